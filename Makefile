@@ -1,0 +1,96 @@
+# The platform's commands. Each target wraps docker compose; `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+COMPOSE := docker compose
+PY := .venv/bin/python
+SERVICE ?= product
+N ?= 3
+UNIT_TARGETS := gateway user product order shared
+
+.PHONY: help up down logs ps seed scale bench test unit integration images wheelhouse lock bootstrap venv clean env
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+bootstrap: ## install and start Docker + Compose, build the Debian base image when it cannot be pulled
+	@bash deploy/scripts/bootstrap.sh
+
+.env:
+	@echo "--> writing .env from .env.example"
+	@cp .env.example .env
+
+env: .env
+
+wheelhouse: requirements.lock ## download every locked wheel for the images (Debian's Python 3.11)
+	@echo "--> filling the wheelhouse from requirements.lock"
+	@mkdir -p .wheelhouse
+	@python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+		-r requirements.lock -d .wheelhouse
+
+lock: ## re-resolve requirements/base.in into requirements.lock for Python 3.11.2 (needs uv)
+	uv pip compile requirements/base.in --python-version 3.11.2 --python-platform x86_64-manylinux_2_36 \
+		--no-header -o requirements.lock
+
+images: bootstrap wheelhouse ## build every image
+	@echo "--> building the Python runtime image"
+	@docker build -q -t scaling-django/python -f deploy/images/python/Dockerfile . >/dev/null
+	@echo "--> building images"
+	@$(COMPOSE) build --quiet
+
+up: env images ## build and start the whole platform, seed it, print where to go
+	@echo "--> starting the stack (docker compose up -d --wait)"
+	@$(COMPOSE) up -d --wait --remove-orphans
+	@$(MAKE) --no-print-directory seed
+	@echo "--> ready"
+	@echo "    API:      http://127.0.0.1:$${HTTP_PORT:-8080}/api/"
+	@echo "    health:   http://127.0.0.1:$${HTTP_PORT:-8080}/health/"
+	@echo "    docs:     http://127.0.0.1:$${HTTP_PORT:-8080}/api/docs/"
+	@echo "    admin:    $$(grep -E '^ADMIN_EMAIL=' .env | cut -d= -f2) (password in .env)"
+
+down: ## stop and remove the containers (data volumes are kept; `make clean` drops them)
+	@echo "--> stopping the stack"
+	@$(COMPOSE) --profile test down --remove-orphans
+
+clean: ## stop everything and delete all data volumes
+	@$(COMPOSE) --profile test down --remove-orphans --volumes
+
+logs: ## follow the logs of every container (SERVICE=name for one)
+	@$(COMPOSE) logs -f --tail 100 $(if $(filter command line,$(origin SERVICE)),$(SERVICE))
+
+ps: ## list the containers and their health
+	@$(COMPOSE) ps
+
+seed: ## create the admin account and the demo catalog (idempotent)
+	@echo "--> seeding the admin account and the demo catalog"
+	@$(COMPOSE) exec -T user python manage.py seed_admin
+	@$(COMPOSE) exec -T product python manage.py seed_catalog
+
+scale: ## run N replicas of SERVICE, e.g. make scale SERVICE=product N=3
+	@echo "--> scaling $(SERVICE) to $(N)"
+	@$(COMPOSE) up -d --wait --no-recreate --scale $(SERVICE)=$(N) $(SERVICE)
+
+venv: .venv/.done ## the host virtualenv for integration tests and the benchmark
+
+.venv/.done: requirements.lock | wheelhouse
+	@echo "--> making the host virtualenv (.venv)"
+	@python3 -m venv .venv
+	@.venv/bin/pip install --quiet --disable-pip-version-check --no-index --find-links .wheelhouse -r requirements.lock
+	@touch $@
+
+unit: images ## unit tests of the gateway, each service and shared/, inside their images
+	@echo "--> starting test-db for unit tests"
+	@$(COMPOSE) --profile test up -d --wait test-db
+	@set -e; for target in $(UNIT_TARGETS); do \
+		echo "--> unit tests: $$target"; \
+		bash deploy/scripts/unit-tests.sh $$target; \
+	done
+
+integration: venv ## cross-service tests through nginx on 127.0.0.1 (starts the stack if needed)
+	@curl -fsS -o /dev/null "http://127.0.0.1:$${HTTP_PORT:-8080}/health/" 2>/dev/null || $(MAKE) --no-print-directory up
+	@echo "--> integration tests (tests/) against http://127.0.0.1:$${HTTP_PORT:-8080}"
+	@$(PY) -m pytest tests
+
+test: unit integration ## every test: unit tests, then the integration tests against the running stack
+
+bench: venv ## load benchmark on 127.0.0.1; prints and saves bench/results/*.json and *.md
+	@$(PY) bench/run.py

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Writes pgbouncer.ini from the environment and runs PgBouncer.
+# PGBOUNCER_SERVERS="db0=user-db-0 db0_replica=user-db-0-replica ..." becomes one pool per shard server,
+# each reaching database $DB_NAME on that server. Django connects to the pool names (db0, db0_replica, ...).
+set -o errexit -o pipefail -o nounset
+: "${PGBOUNCER_SERVERS:?}" "${DB_NAME:?}" "${APP_USER:=app}" "${APP_PASSWORD:?}"
+: "${POOL_SIZE:=10}" "${MAX_CLIENT_CONN:=400}"
+
+conf=/etc/pgbouncer/pgbouncer.ini
+{
+  echo "[databases]"
+  for entry in $PGBOUNCER_SERVERS; do
+    echo "${entry%%=*} = host=${entry#*=} port=5432 dbname=$DB_NAME"
+  done
+  cat <<INI
+[pgbouncer]
+listen_addr = 0.0.0.0
+listen_port = 6432
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = /etc/pgbouncer/userlist.txt
+admin_users = $APP_USER
+stats_users = $APP_USER
+pool_mode = transaction
+max_client_conn = $MAX_CLIENT_CONN
+default_pool_size = $POOL_SIZE
+min_pool_size = 1
+reserve_pool_size = 2
+reserve_pool_timeout = 3
+server_reset_query =
+server_check_delay = 10
+server_login_retry = 2
+query_wait_timeout = 15
+ignore_startup_parameters = extra_float_digits,options,application_name
+log_connections = 0
+log_disconnections = 0
+INI
+} >"$conf"
+printf '"%s" "%s"\n' "$APP_USER" "$APP_PASSWORD" >/etc/pgbouncer/userlist.txt
+chown -R postgres:postgres /etc/pgbouncer
+mkdir -p /var/run/postgresql && chown postgres /var/run/postgresql
+exec runuser -u postgres -- pgbouncer "$conf"

@@ -1,0 +1,20 @@
+"""The gateway: no database of its own; it verifies JWTs and forwards to the services."""
+
+from shared.settings.base import *  # noqa: F403
+from shared.settings.base import INSTALLED_APPS
+from shared.settings.environ import env_float, env_int
+
+SERVICE_NAME = "gateway"
+INSTALLED_APPS = [*INSTALLED_APPS, "drf_spectacular_sidecar", "gateway"]
+DATABASES = {}
+
+# Which service answers which public path prefix (first match wins).
+GATEWAY_ROUTES = [
+    ("/api/auth/", "user"),
+    ("/api/users/", "user"),
+    ("/api/products/", "product"),
+    ("/api/orders/", "order"),
+]
+GATEWAY_POOL_SIZE = env_int("GATEWAY_POOL_SIZE", 50)
+# reads get longer than writes to answer; both well under nginx's proxy_read_timeout
+SERVICE_READ_TIMEOUT = env_float("SERVICE_READ_TIMEOUT", 10.0)

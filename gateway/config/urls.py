@@ -1,0 +1,18 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularSwaggerView
+
+from gateway import apis
+
+urlpatterns = [
+    path("health/", apis.health),
+    path("health/live/", apis.live),
+    path("metrics", apis.metrics),
+    path("api/schema/", apis.schema),
+    path("api/docs/", SpectacularSwaggerView.as_view(url="/api/schema/"), name="swagger-ui"),
+    re_path(r"^api/(?P<rest>.*)$", apis.forward),
+]
+
+handler400 = "shared.http.errors.handler400"
+handler403 = "shared.http.errors.handler403"
+handler404 = "shared.http.errors.handler404"
+handler500 = "shared.http.errors.handler500"

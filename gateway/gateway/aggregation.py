@@ -1,0 +1,56 @@
+"""What the gateway builds from all services at once: the platform's health and its OpenAPI schema."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+
+from gateway.proxy import client_for
+from shared.http.errors import ApplicationError
+
+_schema_cache: dict[str, tuple[float, dict]] = {}
+SCHEMA_TTL_SECONDS = 60
+
+
+def _service_health(service: str) -> dict:
+    try:
+        response = client_for(service).get("/health/", headers={"Accept": "application/json"})
+        body = response.json()
+    except (ApplicationError, ValueError) as exc:
+        return {"status": "unreachable", "error": str(exc)}
+    return body if isinstance(body, dict) else {"status": "unhealthy"}
+
+
+def platform_health() -> tuple[dict, int]:
+    """Ask every service for its health in parallel; healthy only if all of them are."""
+    services = sorted(settings.SERVICE_URLS)
+    with ThreadPoolExecutor(max_workers=len(services)) as pool:
+        reports = dict(zip(services, pool.map(_service_health, services)))
+    healthy = all(report.get("status") == "healthy" for report in reports.values())
+    return {"status": "healthy" if healthy else "unhealthy", "services": reports}, 200 if healthy else 503
+
+
+def merged_schema() -> dict:
+    """One OpenAPI 3 document: the paths and components of every service's own schema, merged.
+
+    Each service describes its endpoints with drf-spectacular; nothing is repeated here by hand.
+    Kept for a minute per process.
+    """
+    cached = _schema_cache.get("schema")
+    if cached and time.monotonic() - cached[0] < SCHEMA_TTL_SECONDS:
+        return cached[1]
+    merged: dict = {
+        "openapi": "3.0.3",
+        "info": {"title": settings.SPECTACULAR_SETTINGS["TITLE"], "version": settings.SPECTACULAR_SETTINGS["VERSION"]},
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": {}},
+    }
+    for service in sorted(settings.SERVICE_URLS):
+        part = client_for(service).get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"}).json()
+        merged["paths"].update(part.get("paths", {}))
+        for section, entries in part.get("components", {}).items():
+            merged["components"].setdefault(section, {}).update(entries)
+    _schema_cache["schema"] = (time.monotonic(), merged)
+    return merged

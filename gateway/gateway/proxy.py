@@ -1,0 +1,108 @@
+"""Forwarding a public request to the service that owns its path.
+
+The gateway checks the bearer token first (services check it again), forwards identity and the
+request ID, and passes the service's status, body, headers and cookies back unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken
+
+from shared.clients import ServiceClient, make_session
+from shared.http.errors import ApplicationError, NotFound
+
+# Headers that describe one hop, not the message; never forwarded in either direction.
+HOP_BY_HOP = frozenset(
+    {
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+        "transfer-encoding", "upgrade", "host", "content-length", "content-encoding", "set-cookie",
+    }
+)
+# Identity headers only the gateway may set.
+IDENTITY_HEADERS = ("X-User-ID", "X-User-Is-Staff")
+
+
+class InvalidToken(ApplicationError):
+    status_code = 401
+    code = "not_authenticated"
+
+
+class MalformedBody(ApplicationError):
+    code = "malformed_json"
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: str
+    is_staff: bool
+
+
+def service_for(path: str) -> str:
+    for prefix, service in settings.GATEWAY_ROUTES:
+        if path.startswith(prefix):
+            return service
+    raise NotFound(f"No route for {path}.")
+
+
+@cache
+def client_for(service: str) -> ServiceClient:
+    """One client, with its own keep-alive pool, per service and process."""
+    return ServiceClient(service, session=make_session(pool_size=settings.GATEWAY_POOL_SIZE))
+
+
+def identity_from(request: HttpRequest) -> Identity | None:
+    """Verify the bearer token (signature, expiry, `aud`, `iss`, RS256 only); None when there is none."""
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise InvalidToken("Use 'Authorization: Bearer <access token>'.")
+    try:
+        token = AccessToken(raw.strip())
+    except TokenError as exc:
+        raise InvalidToken("The access token is invalid or expired.") from exc
+    return Identity(user_id=str(token[settings.SIMPLE_JWT["USER_ID_CLAIM"]]), is_staff=bool(token.get("is_staff")))
+
+
+def check_json_body(request: HttpRequest) -> bytes:
+    """The request body; a JSON body that does not parse is refused here, before any service sees it."""
+    body = request.body
+    if body and request.content_type == "application/json":
+        try:
+            json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedBody(f"The body is not valid JSON: {exc}") from exc
+    return body
+
+
+def forward(request: HttpRequest) -> HttpResponse:
+    service = service_for(request.path)
+    identity = identity_from(request)
+    body = check_json_body(request)
+
+    headers = {name: value for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP}
+    for name in IDENTITY_HEADERS:
+        headers.pop(name, None)
+    if identity:
+        headers["X-User-ID"] = identity.user_id
+        headers["X-User-Is-Staff"] = "1" if identity.is_staff else "0"
+    headers["X-Forwarded-For"] = request.META.get("HTTP_X_FORWARDED_FOR") or request.META.get("REMOTE_ADDR", "")
+
+    upstream = client_for(service).request(
+        request.method, request.get_full_path(), headers=headers, data=body or None, allow_redirects=False
+    )
+    response = HttpResponse(upstream.content, status=upstream.status_code)
+    for name, value in upstream.headers.items():
+        if name.lower() not in HOP_BY_HOP:
+            response[name] = value
+    for set_cookie in upstream.raw.headers.getlist("Set-Cookie"):
+        response.cookies.load(set_cookie)
+    return response

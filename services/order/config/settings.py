@@ -1,0 +1,9 @@
+"""The order service: orders on their owner's shard, priced over REST by the user and product services."""
+
+from shared.settings.sharded import *  # noqa: F403
+from shared.settings.sharded import INSTALLED_APPS
+
+SERVICE_NAME = "order"
+INSTALLED_APPS = [*INSTALLED_APPS, "orders"]
+SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "order service"}  # noqa: F405
+ORDER_MAX_ITEMS = 50

@@ -1,0 +1,98 @@
+"""HTTP endpoints of the order service: thin views over services.py and selectors.py."""
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orders import selectors, services
+from shared.http.params import MAX_ID, object_id
+
+
+class OrderItemOutputSerializer(serializers.Serializer):
+    product_id = serializers.CharField()
+    product_name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class StatusChangeOutputSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    at = serializers.DateTimeField(source="created_at")
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField()
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    items = OrderItemOutputSerializer(many=True)
+    history = StatusChangeOutputSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class OrderItemInputSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    quantity = serializers.IntegerField(min_value=1, max_value=1000)
+
+
+def _user_id(request) -> int:
+    return int(request.user.id)
+
+
+class OrderListApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        items = OrderItemInputSerializer(many=True, allow_empty=False, max_length=settings.ORDER_MAX_ITEMS)
+
+        def validate_items(self, items):
+            ids = [item["product_id"] for item in items]
+            if len(ids) != len(set(ids)):
+                raise serializers.ValidationError("Each product may appear once; use its quantity.")
+            return items
+
+    @extend_schema(responses={200: OrderOutputSerializer(many=True)}, tags=["orders"])
+    def get(self, request):
+        orders = selectors.order_list(user_id=_user_id(request))
+        return Response({"results": OrderOutputSerializer(orders, many=True).data})
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        responses={202: OrderOutputSerializer},
+        tags=["orders"],
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "").strip()[:128] or None
+        order = services.order_place(
+            user_id=_user_id(request),
+            items=data.validated_data["items"],
+            authorization=request.headers.get("Authorization", ""),
+            idempotency_key=key,
+        )
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_202_ACCEPTED)
+
+
+class OrderDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OrderOutputSerializer}, tags=["orders"])
+    def get(self, request, order_id: str):
+        order = selectors.order_get(user_id=_user_id(request), order_id=object_id(order_id))
+        return Response(OrderOutputSerializer(order).data)
+
+
+class OrderCancelApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: OrderOutputSerializer}, tags=["orders"])
+    def post(self, request, order_id: str):
+        order = services.order_cancel(user_id=_user_id(request), order_id=object_id(order_id))
+        return Response(OrderOutputSerializer(order).data)

@@ -1,0 +1,35 @@
+"""What the order service asks the user and product services over REST."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cache
+
+from shared.clients import ServiceClient
+from shared.http.errors import ApplicationError, UpstreamUnavailable
+
+
+@cache
+def _client(service: str) -> ServiceClient:
+    return ServiceClient(service)
+
+
+def user_check(*, authorization: str) -> None:
+    """The caller's account exists and is active (the user service answers for the caller's token)."""
+    response = _client("user").get("/api/users/me/", headers={"Authorization": authorization})
+    if response.status_code in (401, 404):
+        raise ApplicationError("Your account is not active.", code="not_authenticated", status_code=401)
+    if response.status_code != 200:
+        raise UpstreamUnavailable("The user service could not check the account.")
+
+
+def products_priced(*, product_ids: list[int]) -> dict[int, dict]:
+    """Current name, price and active flag of each product, from the product service (never the client)."""
+    ids = ",".join(str(i) for i in product_ids)
+    response = _client("product").get(f"/api/products/?ids={ids}")
+    if response.status_code != 200:
+        raise UpstreamUnavailable("The product service could not price the order.")
+    return {
+        int(row["id"]): {"name": row["name"], "price": Decimal(row["price"]), "is_active": row["is_active"]}
+        for row in response.json()["results"]
+    }

@@ -1,0 +1,15 @@
+"""The user service: accounts, JWT issuing (it alone holds the private key), per-user order statistics."""
+
+from shared.settings.sharded import *  # noqa: F403
+from shared.settings.sharded import INSTALLED_APPS
+
+SERVICE_NAME = "user"
+INSTALLED_APPS = [*INSTALLED_APPS, "users"]
+AUTH_USER_MODEL = "users.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "user service"}  # noqa: F405

@@ -1,0 +1,24 @@
+"""Reads of the user service. Reads of one user go to a replica of that user's shard."""
+
+from shared.db import replicas, shards
+from shared.db.shards import UnknownShard
+from shared.http.errors import NotFound
+from users.models import User
+
+
+def user_get(*, user_id: int) -> User:
+    """The active user `user_id`, read from a replica of its shard (or the primary when pinned)."""
+    try:
+        primary = shards.primary_for_id(user_id)
+    except UnknownShard:
+        raise NotFound("No such user.") from None
+    user = replicas.run_read(primary, lambda alias: User.objects.using(alias).filter(id=user_id, is_active=True).first())
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def user_find_by_email(*, email: str) -> User | None:
+    """The user with `email`, read from the primary of its shard: login must see a just-made account."""
+    alias = shards.primary_for_shard(shards.shard_for_natural_key(email))
+    return User.objects.using(alias).filter(email=email.strip().lower(), is_active=True).first()

@@ -1,0 +1,49 @@
+"""Read-your-writes: after a client writes, its reads go to the primary for `PIN_SECONDS`.
+
+The pin travels with the client as a cookie, so it works through nginx and the gateway (which pass
+cookies both ways) and whichever service replica answers the next request.
+"""
+
+from __future__ import annotations
+
+import time
+from contextvars import ContextVar
+
+from django.conf import settings
+
+_pinned: ContextVar[bool] = ContextVar("pinned_to_primary", default=False)
+
+COOKIE = "primary_pin"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def is_pinned() -> bool:
+    return _pinned.get()
+
+
+def pin() -> None:
+    """Send the rest of this request's reads to primaries (e.g. inside a write)."""
+    _pinned.set(True)
+
+
+class PrimaryPinMiddleware:
+    """Pins a request to primaries if it writes or carries a live pin cookie; sets the cookie after a write."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        writes = request.method not in SAFE_METHODS
+        try:
+            pinned_until = float(request.COOKIES.get(COOKIE, "0"))
+        except ValueError:
+            pinned_until = 0.0
+        token = _pinned.set(writes or pinned_until > time.time())
+        try:
+            response = self.get_response(request)
+        finally:
+            _pinned.reset(token)
+        if writes and response.status_code < 400:
+            seconds = settings.PIN_SECONDS
+            response.set_cookie(COOKIE, f"{time.time() + seconds:.3f}", max_age=seconds, httponly=True, samesite="Lax")
+        return response

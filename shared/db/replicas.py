@@ -1,0 +1,121 @@
+"""Choosing the database a read goes to: a healthy, fresh replica of the right shard, else its primary.
+
+- Weighted random choice among the replicas of a server (the seed's LoadBalancedDatabaseRouter).
+- A replica that fails a query or a probe, or whose replay lag exceeds `REPLICA_MAX_LAG_SECONDS`,
+  leaves the rotation for `REPLICA_RETRY_SECONDS`; with no replica left, reads use the primary.
+- Read-your-writes: while the request is pinned (see `pinning.py`), reads use the primary.
+
+State is per process (each gunicorn worker keeps its own view), which is what a router inside a
+worker can know without another network hop.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import DatabaseError, connections
+
+from shared.db import pinning, shards
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Bytes of WAL received but not yet replayed are 0 on an idle, caught-up standby; only then is the
+# age of the last replayed transaction a lag (on an idle primary it just grows).
+LAG_SQL = """
+SELECT CASE
+    WHEN NOT pg_is_in_recovery() THEN NULL
+    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+    ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
+END
+"""
+
+
+class ReplicaHealth:
+    """Per-process view of which replicas are usable, refreshed by a cheap probe every few seconds."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down_until: dict[str, float] = {}
+        self._checked_at: dict[str, float] = {}
+
+    def mark_down(self, alias: str, reason: str) -> None:
+        retry = settings.REPLICA_RETRY_SECONDS
+        with self._lock:
+            self._down_until[alias] = time.monotonic() + retry
+        logger.warning("replica %s out of rotation for %ss: %s", alias, retry, reason)
+
+    def is_usable(self, alias: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if self._down_until.get(alias, 0) > now:
+                return False
+            due = now - self._checked_at.get(alias, 0) >= settings.REPLICA_CHECK_SECONDS
+            if due:
+                self._checked_at[alias] = now
+        return self._probe(alias) if due else True
+
+    def _probe(self, alias: str) -> bool:
+        try:
+            lag = replica_lag_seconds(alias)
+        except DatabaseError as exc:
+            connections[alias].close()
+            self.mark_down(alias, f"probe failed: {exc.__class__.__name__}")
+            return False
+        if lag is not None and lag > settings.REPLICA_MAX_LAG_SECONDS:
+            self.mark_down(alias, f"replay lag {lag:.1f}s")
+            return False
+        return True
+
+    def reset(self) -> None:
+        with self._lock:
+            self._down_until.clear()
+            self._checked_at.clear()
+
+
+health = ReplicaHealth()
+
+
+def replica_lag_seconds(alias: str) -> float | None:
+    """Replay lag of the replica behind `alias` in seconds (None if it is not a standby)."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(LAG_SQL)
+        value = cursor.fetchone()[0]
+    return None if value is None else float(value)
+
+
+def read_alias(primary: str) -> str:
+    """The alias a read of data on server `primary` should use now."""
+    if pinning.is_pinned():
+        return primary
+    replicas = shards.topology()[primary].replicas
+    usable = [alias for alias in replicas if health.is_usable(alias)]
+    if not usable:
+        return primary
+    return random.choices(usable, weights=[replicas[alias] for alias in usable])[0]
+
+
+def run_read(primary: str, read: Callable[[str], T]) -> T:
+    """Run `read(alias)` on a replica of `primary`; if the replica fails mid-query, on the primary.
+
+    Querysets are lazy, so `read` must evaluate them (`list(...)`, `.get()`, `.count()`).
+    """
+    alias = read_alias(primary)
+    if alias == primary:
+        return read(primary)
+    try:
+        return read(alias)
+    except DatabaseError as exc:
+        connections[alias].close()
+        health.mark_down(alias, f"query failed: {exc.__class__.__name__}")
+        return read(primary)
+
+
+def run_read_for_id(object_id: int, read: Callable[[str], T]) -> T:
+    return run_read(shards.primary_for_id(object_id), read)

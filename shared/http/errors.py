@@ -1,0 +1,123 @@
+"""The one error shape of the platform and everything that produces it.
+
+    {"error": {"code": "validation_error", "message": "...", "fields": {...}}}
+
+Services raise `ApplicationError` (or DRF's exceptions); `exception_handler` is DRF's
+EXCEPTION_HANDLER; `handler404`/`handler500`/`handler400` replace Django's HTML error pages.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class ApplicationError(Exception):
+    """A domain error a service raises; becomes a 4xx in the one error shape."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None, fields=None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.status_code = status_code or self.status_code
+        self.fields = fields
+
+
+class NotFound(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+
+class Conflict(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+
+
+class UpstreamUnavailable(ApplicationError):
+    """Another service did not answer in time or at all."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "upstream_unavailable"
+
+
+class UpstreamTimeout(ApplicationError):
+    """Another service took longer than the read timeout."""
+
+    status_code = status.HTTP_504_GATEWAY_TIMEOUT
+    code = "upstream_timeout"
+
+
+def error_body(code: str, message: str, fields=None) -> dict:
+    error = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def error_response(status_code: int, code: str, message: str, fields=None) -> JsonResponse:
+    """A plain Django JSON response in the error shape (for code outside DRF: middleware, gateway)."""
+    return JsonResponse(error_body(code, message, fields), status=status_code)
+
+
+_DRF_CODES = {
+    exceptions.ParseError: "malformed_request",
+    exceptions.AuthenticationFailed: "not_authenticated",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+    exceptions.ValidationError: "validation_error",
+}
+
+
+def exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER: every exception a view raises becomes the one error shape."""
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a bug: Django logs it and handler500 answers in the error shape
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), exc.default_code)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response = Response(error_body(code, "The request is invalid.", fields), status=exc.status_code)
+    else:
+        response = Response(error_body(code, str(exc.detail)), status=exc.status_code)
+    if getattr(exc, "auth_header", None):
+        response["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        response["Retry-After"] = str(int(exc.wait))
+    return response
+
+
+def handler400(request, exception=None):
+    return error_response(400, "bad_request", "The request could not be understood.")
+
+
+def handler403(request, exception=None):
+    return error_response(403, "permission_denied", "You do not have permission to do this.")
+
+
+def handler404(request, exception=None):
+    return error_response(404, "not_found", f"No route for {request.path}.")
+
+
+def handler500(request):
+    return error_response(500, "server_error", "Something went wrong on our side.")

@@ -1,0 +1,161 @@
+"""Settings every Django process of the platform shares; each service's config/settings.py extends them.
+
+Everything that differs between machines comes from the environment (`environ.py`); see `.env.example`.
+https://docs.djangoproject.com/en/5.2/ref/settings/
+"""
+
+from datetime import timedelta
+
+from shared.auth.keys import read_key
+from shared.log import logging_config
+from shared.settings.environ import env, env_bool, env_float, env_int, env_list
+
+# ------------------------------------------------------------------------------------------------
+# General  https://docs.djangoproject.com/en/5.2/ref/settings/#core-settings
+# ------------------------------------------------------------------------------------------------
+SERVICE_NAME = env("SERVICE_NAME", "service")
+SECRET_KEY = env("DJANGO_SECRET_KEY", "dev-only-not-secret-change-me")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "*")
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+APPEND_SLASH = False
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_BODY_BYTES", 1024 * 1024)
+
+# ------------------------------------------------------------------------------------------------
+# Apps and middleware
+# ------------------------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",  # simplejwt imports its models; users have their own sharded model
+    "django.contrib.staticfiles",
+    "django_prometheus",
+    "rest_framework",
+    "drf_spectacular",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "shared.http.middleware.RequestIDMiddleware",
+    "shared.http.middleware.ServedByMiddleware",
+    "shared.http.middleware.JsonErrorMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+# ------------------------------------------------------------------------------------------------
+# Static files: collected with hashed names, served by nginx as immutable
+# ------------------------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = env("STATIC_ROOT", "/static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+}
+
+# ------------------------------------------------------------------------------------------------
+# Cache (L2 on redis-cache)  https://docs.djangoproject.com/en/5.2/topics/cache/#redis
+# ------------------------------------------------------------------------------------------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL", "redis://redis-cache:6379/0"),
+        "KEY_PREFIX": SERVICE_NAME,
+        "TIMEOUT": env_int("CACHE_TIMEOUT", 300),
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+
+# ------------------------------------------------------------------------------------------------
+# Django REST framework and the OpenAPI schema
+# ------------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "shared.http.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Scaling Django platform API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
+
+# ------------------------------------------------------------------------------------------------
+# JWT: RS256, verified with the public key everywhere; only the user service can sign
+# https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
+# ------------------------------------------------------------------------------------------------
+SIMPLE_JWT = {
+    "ALGORITHM": "RS256",
+    "SIGNING_KEY": read_key(env("JWT_PRIVATE_KEY_FILE", "/keys/private/jwt_private.pem")),
+    "VERIFYING_KEY": read_key(env("JWT_PUBLIC_KEY_FILE", "/keys/public/jwt_public.pem")),
+    "AUDIENCE": env("JWT_AUDIENCE", "scaling-django"),
+    "ISSUER": env("JWT_ISSUER", "scaling-django-user"),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": False,  # revocation is the user service's own, on the user's shard
+    "UPDATE_LAST_LOGIN": False,
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "LEEWAY": 5,
+}
+
+# ------------------------------------------------------------------------------------------------
+# Data tier: shards, replicas, pinning (see shared/db)
+# ------------------------------------------------------------------------------------------------
+DATABASE_ROUTERS = ["shared.db.routers.ShardRouter"]
+REPLICA_MAX_LAG_SECONDS = env_float("REPLICA_MAX_LAG_SECONDS", 5.0)
+REPLICA_RETRY_SECONDS = env_float("REPLICA_RETRY_SECONDS", 5.0)
+REPLICA_CHECK_SECONDS = env_float("REPLICA_CHECK_SECONDS", 2.0)
+PIN_SECONDS = env_int("PIN_SECONDS", 5)
+
+# ------------------------------------------------------------------------------------------------
+# Calls to other services
+# ------------------------------------------------------------------------------------------------
+SERVICE_URLS = {
+    "user": env("USER_SERVICE_URL", "http://user:8000"),
+    "product": env("PRODUCT_SERVICE_URL", "http://product:8000"),
+    "order": env("ORDER_SERVICE_URL", "http://order:8000"),
+}
+SERVICE_CONNECT_TIMEOUT = env_float("SERVICE_CONNECT_TIMEOUT", 1.0)
+SERVICE_READ_TIMEOUT = env_float("SERVICE_READ_TIMEOUT", 10.0)
+
+# ------------------------------------------------------------------------------------------------
+# Celery (broker: redis-broker)  https://docs.celeryq.dev/en/stable/userguide/configuration.html
+# ------------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://redis-broker:6379/0")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+    "socket_timeout": 5,
+    "socket_connect_timeout": 3,
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+LOGGING = logging_config(env("LOG_LEVEL", "INFO"))
