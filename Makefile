@@ -21,11 +21,14 @@ bootstrap: ## install and start Docker + Compose, build the Debian base image wh
 
 env: .env
 
-wheelhouse: requirements.lock ## download every locked wheel for the images (Debian's Python 3.11)
+wheelhouse: .wheelhouse/.done ## download every locked wheel for the images (Debian's Python 3.11)
+
+.wheelhouse/.done: requirements.lock
 	@echo "--> filling the wheelhouse from requirements.lock"
 	@mkdir -p .wheelhouse
-	@python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
-		-r requirements.lock -d .wheelhouse
+	@PIP_CONFIG_FILE=/dev/null python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+		--only-binary=:all: -r requirements.lock -d .wheelhouse
+	@touch $@
 
 lock: ## re-resolve requirements/base.in into requirements.lock for Python 3.11.2 (needs uv)
 	uv pip compile requirements/base.in --python-version 3.11.2 --python-platform x86_64-manylinux_2_36 \
@@ -71,10 +74,10 @@ scale: ## run N replicas of SERVICE, e.g. make scale SERVICE=product N=3
 
 venv: .venv/.done ## the host virtualenv for integration tests and the benchmark
 
-.venv/.done: requirements.lock | wheelhouse
+.venv/.done: requirements.lock .wheelhouse/.done
 	@echo "--> making the host virtualenv (.venv)"
 	@python3 -m venv .venv
-	@.venv/bin/pip install --quiet --disable-pip-version-check --no-index --find-links .wheelhouse -r requirements.lock
+	@PIP_CONFIG_FILE=/dev/null .venv/bin/pip install --quiet --disable-pip-version-check --no-index --find-links .wheelhouse -r requirements.lock
 	@touch $@
 
 unit: images ## unit tests of the gateway, each service and shared/, inside their images

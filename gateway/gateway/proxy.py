@@ -25,8 +25,8 @@ HOP_BY_HOP = frozenset(
         "transfer-encoding", "upgrade", "host", "content-length", "content-encoding", "set-cookie",
     }
 )
-# Identity headers only the gateway may set.
-IDENTITY_HEADERS = ("X-User-ID", "X-User-Is-Staff")
+# Headers only the gateway may set (identity, and the request ID it has checked).
+GATEWAY_HEADERS = frozenset({"x-user-id", "x-user-is-staff", "x-request-id"})
 
 
 class InvalidToken(ApplicationError):
@@ -88,9 +88,12 @@ def forward(request: HttpRequest) -> HttpResponse:
     identity = identity_from(request)
     body = check_json_body(request)
 
-    headers = {name: value for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP}
-    for name in IDENTITY_HEADERS:
-        headers.pop(name, None)
+    headers = {
+        name: value
+        for name, value in request.headers.items()
+        if name.lower() not in HOP_BY_HOP and name.lower() not in GATEWAY_HEADERS
+    }
+    headers["X-Request-ID"] = request.request_id
     if identity:
         headers["X-User-ID"] = identity.user_id
         headers["X-User-Is-Staff"] = "1" if identity.is_staff else "0"

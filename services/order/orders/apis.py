@@ -35,6 +35,10 @@ class OrderOutputSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class OrderListOutputSerializer(serializers.Serializer):
+    results = OrderOutputSerializer(many=True)
+
+
 class OrderItemInputSerializer(serializers.Serializer):
     product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     quantity = serializers.IntegerField(min_value=1, max_value=1000)
@@ -56,7 +60,7 @@ class OrderListApi(APIView):
                 raise serializers.ValidationError("Each product may appear once; use its quantity.")
             return items
 
-    @extend_schema(responses={200: OrderOutputSerializer(many=True)}, tags=["orders"])
+    @extend_schema(responses={200: OrderListOutputSerializer}, tags=["orders"])
     def get(self, request):
         orders = selectors.order_list(user_id=_user_id(request))
         return Response({"results": OrderOutputSerializer(orders, many=True).data})

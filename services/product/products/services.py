@@ -13,6 +13,10 @@ from shared.db.ids import new_ids
 from shared.http.errors import ApplicationError
 
 
+def normalize_sku(sku: str) -> str:
+    return sku.strip().upper()
+
+
 def _invalid(field: str, message: str) -> ApplicationError:
     return ApplicationError("The request is invalid.", code="validation_error", fields={field: [message]})
 
@@ -26,6 +30,8 @@ def category_ensure(*, slug: str, name: str) -> None:
 def product_create(
     *, sku: str, name: str, price: Decimal, category: str, stock: int = 0, description: str = "", is_active: bool = True
 ) -> Product:
+    """Create a product on the shard its SKU hashes to. SKUs are stored upper-cased, unique everywhere."""
+    sku = normalize_sku(sku)
     shard = shards.shard_for_natural_key(sku)
     alias = shards.primary_for_shard(shard)
     if not Category.objects.using(alias).filter(slug=category).exists():
@@ -73,6 +79,7 @@ def products_bulk_create(*, rows: list[dict]) -> int:
     """
     by_shard: dict[int, list[dict]] = {}
     for row in rows:
+        row = {**row, "sku": normalize_sku(row["sku"])}
         by_shard.setdefault(shards.shard_for_natural_key(row["sku"]), []).append(row)
     by_server: dict[str, list[Product]] = {}
     for shard, shard_rows in by_shard.items():

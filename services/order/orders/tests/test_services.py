@@ -1,0 +1,64 @@
+from decimal import Decimal
+
+import pytest
+
+from orders import clients
+from orders.models import Order
+from orders.selectors import order_get, order_list
+from orders.services import order_cancel, order_place
+from shared.db import ids, shards
+from shared.http.errors import ApplicationError, Conflict, NotFound
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+USER = ids.compose(timestamp_ms=ids.ID_EPOCH_MS + 5, shard=11, sequence=1)
+OTHER_USER = ids.compose(timestamp_ms=ids.ID_EPOCH_MS + 5, shard=2, sequence=1)
+CATALOG = {
+    101: {"name": "Lamp", "price": Decimal("19.99"), "is_active": True},
+    102: {"name": "Desk", "price": Decimal("150.00"), "is_active": True},
+    103: {"name": "Old", "price": Decimal("1.00"), "is_active": False},
+}
+
+
+@pytest.fixture(autouse=True)
+def services(monkeypatch):
+    monkeypatch.setattr(clients, "user_check", lambda authorization: None)
+    monkeypatch.setattr(
+        clients, "products_priced", lambda product_ids: {i: CATALOG[i] for i in product_ids if i in CATALOG}
+    )
+
+
+def test_order_is_priced_by_the_catalog_and_stored_on_the_users_shard():
+    order = order_place(user_id=USER, items=[{"product_id": 101, "quantity": 3}, {"product_id": 102, "quantity": 1}], authorization="")
+    assert order.total == Decimal("209.97")
+    assert order.status == "pending"
+    assert ids.shard_of(order.id) == 11
+    assert Order.objects.using(shards.primary_for_shard(11)).filter(id=order.id).exists()
+    assert [h.status for h in order.history.all()] == ["pending"]
+
+
+def test_unknown_or_inactive_products_are_field_errors():
+    for product_id in (103, 999):
+        with pytest.raises(ApplicationError) as error:
+            order_place(user_id=USER, items=[{"product_id": product_id, "quantity": 1}], authorization="")
+        assert "items" in error.value.fields
+
+
+def test_idempotency_key():
+    items = [{"product_id": 101, "quantity": 1}]
+    first = order_place(user_id=USER, items=items, authorization="", idempotency_key="k")
+    again = order_place(user_id=USER, items=items, authorization="", idempotency_key="k")
+    assert first.id == again.id
+    with pytest.raises(Conflict):
+        order_place(user_id=USER, items=[{"product_id": 101, "quantity": 2}], authorization="", idempotency_key="k")
+    # another user may use the same key
+    assert order_place(user_id=OTHER_USER, items=items, authorization="", idempotency_key="k").id != first.id
+
+
+def test_orders_of_another_user_are_not_found_and_cancel_works_once():
+    order = order_place(user_id=USER, items=[{"product_id": 101, "quantity": 1}], authorization="")
+    with pytest.raises(NotFound):
+        order_get(user_id=OTHER_USER, order_id=order.id)
+    assert order_list(user_id=OTHER_USER) == []
+    assert order_cancel(user_id=USER, order_id=order.id).status == "cancelled"
+    with pytest.raises(Conflict):
+        order_cancel(user_id=USER, order_id=order.id)

@@ -1,0 +1,72 @@
+import pytest
+from rest_framework_simplejwt.tokens import AccessToken
+
+from shared.db import ids, shards
+from shared.http.errors import ApplicationError
+from users.models import RefreshTokenRecord, User
+from users.selectors import user_get
+from users.services import InvalidCredentials, token_refresh, user_delete, user_login, user_register
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+PASSWORD = "correct-horse-battery-9"
+
+
+def test_register_puts_the_user_on_the_shard_its_email_hashes_to():
+    # when
+    user = user_register(email="Ann@Example.com", password=PASSWORD, name="Ann")
+    # then
+    shard = shards.shard_for_natural_key("ann@example.com")
+    assert ids.shard_of(user.id) == shard
+    alias = shards.primary_for_shard(shard)
+    assert User.objects.using(alias).get(id=user.id).email == "ann@example.com"
+    other = "db1" if alias == "db0" else "db0"
+    assert not User.objects.using(other).filter(id=user.id).exists()
+
+
+def test_duplicate_email_in_another_case_is_refused():
+    user_register(email="bob@example.com", password=PASSWORD)
+    with pytest.raises(ApplicationError) as error:
+        user_register(email="BOB@example.com", password=PASSWORD)
+    assert "email" in error.value.fields
+
+
+def test_weak_password_is_refused_with_field_errors():
+    with pytest.raises(ApplicationError) as error:
+        user_register(email="weak@example.com", password="12345")
+    assert "password" in error.value.fields
+
+
+def test_login_gives_tokens_that_carry_identity_and_staff_flag():
+    user = user_register(email="carl@example.com", password=PASSWORD, is_staff=True)
+    pair = user_login(email="CARL@example.com", password=PASSWORD)
+    access = AccessToken(pair["access"])
+    assert access["user_id"] == str(user.id) and access["is_staff"] is True
+
+
+def test_wrong_password_and_unknown_email_are_the_same_error():
+    user_register(email="dora@example.com", password=PASSWORD)
+    with pytest.raises(InvalidCredentials) as wrong:
+        user_login(email="dora@example.com", password="nope-nope-1")
+    with pytest.raises(InvalidCredentials) as unknown:
+        user_login(email="nobody@example.com", password="nope-nope-1")
+    assert wrong.value.message == unknown.value.message
+
+
+def test_refresh_rotates_and_replay_revokes_everything():
+    user = user_register(email="eve@example.com", password=PASSWORD)
+    first = user_login(email="eve@example.com", password=PASSWORD)
+    second = token_refresh(refresh=first["refresh"])
+    assert second["refresh"] != first["refresh"]
+    with pytest.raises(InvalidCredentials):
+        token_refresh(refresh=first["refresh"])
+    with pytest.raises(InvalidCredentials):
+        token_refresh(refresh=second["refresh"])
+    alias = shards.primary_for_id(user.id)
+    assert not RefreshTokenRecord.objects.using(alias).filter(user_id=user.id, revoked_at=None).exists()
+
+
+def test_delete_removes_the_user():
+    user = user_register(email="finn@example.com", password=PASSWORD)
+    user_delete(user=user)
+    with pytest.raises(ApplicationError):
+        user_get(user_id=user.id)

@@ -1,0 +1,23 @@
+from rest_framework import exceptions
+
+from shared.http.errors import ApplicationError, Conflict, exception_handler
+
+
+def test_application_error_has_the_one_shape():
+    response = exception_handler(Conflict("Busy.", code="busy"), {})
+    assert response.status_code == 409
+    assert response.data == {"error": {"code": "busy", "message": "Busy."}}
+
+
+def test_validation_error_lists_fields():
+    response = exception_handler(exceptions.ValidationError({"email": ["Bad."]}), {})
+    assert response.status_code == 400
+    assert response.data["error"]["code"] == "validation_error"
+    assert response.data["error"]["fields"] == {"email": ["Bad."]}
+
+
+def test_parse_error_is_malformed_request_and_unknown_errors_are_left_to_the_500_handler():
+    assert exception_handler(exceptions.ParseError(), {}).data["error"]["code"] == "malformed_request"
+    assert exception_handler(exceptions.NotAuthenticated(), {}).status_code == 401
+    assert exception_handler(RuntimeError("bug"), {}) is None
+    assert ApplicationError("x").status_code == 400

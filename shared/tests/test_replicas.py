@@ -1,0 +1,93 @@
+from collections import defaultdict
+from types import SimpleNamespace
+
+import pytest
+from django.db import OperationalError
+
+from shared.db import pinning, replicas, shards
+from shared.db.shards import ShardServer
+
+
+@pytest.fixture(autouse=True)
+def fresh_health(monkeypatch, settings):
+    settings.SHARD_TOPOLOGY = {
+        "db0": ShardServer("db0", {"db0_replica": 1}),
+        "db1": ShardServer("db1", {"db1_replica": 1}),
+    }
+    settings.REPLICA_CHECK_SECONDS = 0
+    settings.REPLICA_RETRY_SECONDS = 5
+    settings.REPLICA_MAX_LAG_SECONDS = 5
+    replicas.health.reset()
+    # the aliases here are made up: closing a broken connection is a no-op for them
+    monkeypatch.setattr(replicas, "connections", defaultdict(lambda: SimpleNamespace(close=lambda: None)))
+    lags = {}
+    monkeypatch.setattr(replicas, "replica_lag_seconds", lambda alias: _lag(lags, alias))
+    yield lags
+    replicas.health.reset()
+
+
+def _lag(lags, alias):
+    value = lags.get(alias, 0.0)
+    if isinstance(value, Exception):
+        raise value
+    return value
+
+
+def test_reads_go_to_the_replica_of_the_server():
+    assert replicas.read_alias("db0") == "db0_replica"
+    assert replicas.read_alias(shards.primary_for_shard(15)) == "db1_replica"
+
+
+def test_pinned_reads_go_to_the_primary():
+    token = pinning._pinned.set(True)
+    try:
+        assert replicas.read_alias("db0") == "db0"
+    finally:
+        pinning._pinned.reset(token)
+
+
+def test_lagging_replica_leaves_rotation_and_returns_after_the_retry_window(fresh_health, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(replicas.time, "monotonic", lambda: clock[0])
+    fresh_health["db0_replica"] = 30.0
+    assert replicas.read_alias("db0") == "db0"
+    # caught up, but still inside the retry window
+    fresh_health["db0_replica"] = 0.0
+    clock[0] += 1
+    assert replicas.read_alias("db0") == "db0"
+    # window over
+    clock[0] += 5
+    assert replicas.read_alias("db0") == "db0_replica"
+
+
+def test_replica_that_is_down_falls_back_to_the_primary(fresh_health):
+    fresh_health["db1_replica"] = OperationalError("connection refused")
+    assert replicas.read_alias("db1") == "db1"
+
+
+def test_all_replicas_down_means_primary(fresh_health, settings):
+    settings.SHARD_TOPOLOGY = {"db0": ShardServer("db0", {"db0_replica": 1, "db0_replica_b": 1})}
+    fresh_health["db0_replica"] = OperationalError("down")
+    fresh_health["db0_replica_b"] = OperationalError("down")
+    assert replicas.read_alias("db0") == "db0"
+
+
+def test_weighted_choice_between_replicas(settings):
+    settings.SHARD_TOPOLOGY = {"db0": ShardServer("db0", {"db0_replica": 3, "db0_replica_b": 1})}
+    picks = [replicas.read_alias("db0") for _ in range(4000)]
+    share = picks.count("db0_replica") / len(picks)
+    assert 0.70 < share < 0.80
+
+
+def test_a_read_that_fails_on_the_replica_is_retried_on_the_primary():
+    used = []
+
+    def read(alias):
+        used.append(alias)
+        if alias.endswith("_replica"):
+            raise OperationalError("server closed the connection")
+        return "rows"
+
+    assert replicas.run_read("db0", read) == "rows"
+    assert used == ["db0_replica", "db0"]
+    assert replicas.read_alias("db0") == "db0"  # and it stays out for the retry window

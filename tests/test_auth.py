@@ -1,0 +1,122 @@
+"""Registration, login, token refresh and token checks, through the gateway."""
+
+import time
+import uuid
+
+import jwt
+import pytest
+
+from conftest import PASSWORD, Client, User, assert_error, compose, login, psql, register, server_of
+
+
+def test_register_returns_the_account_and_stores_it_once_on_its_shard_server():
+    # when
+    user = register(email=f"Mixed.{uuid.uuid4().hex[:8]}@Example.COM")
+    # then: the e-mail is stored lower-cased, on exactly the server the ID's shard names
+    home = server_of(user.id)
+    rows = psql(f"user-db-{home}", "users", f"SELECT email FROM users_user WHERE id = {user.id}")
+    assert rows == [[user.email.lower()]]
+    assert psql(f"user-db-{1 - home}", "users", f"SELECT 1 FROM users_user WHERE id = {user.id}") == []
+    # and the password is hashed
+    stored = psql(f"user-db-{home}", "users", f"SELECT password FROM users_user WHERE id = {user.id}")[0][0]
+    assert stored.startswith("pbkdf2_sha256$") and PASSWORD not in stored
+
+
+def test_email_is_unique_case_insensitively():
+    user = register()
+    response = Client().post("/api/auth/register/", json={"email": user.email.upper(), "password": PASSWORD})
+    error = assert_error(response, 400, "validation_error")
+    assert "email" in error["fields"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "not-an-email", "password": PASSWORD}, "email"),
+        ({"email": "weak@example.com", "password": "123"}, "password"),
+        ({"email": "weak2@example.com", "password": "password"}, "password"),
+        ({"password": PASSWORD}, "email"),
+    ],
+)
+def test_register_rejects_bad_input_with_field_errors(body, field):
+    error = assert_error(Client().post("/api/auth/register/", json=body), 400, "validation_error")
+    assert field in error["fields"]
+
+
+def test_client_cannot_make_itself_staff():
+    client = Client()
+    email = f"sneaky-{uuid.uuid4().hex[:8]}@example.com"
+    response = client.post("/api/auth/register/", json={"email": email, "password": PASSWORD, "is_staff": True})
+    assert response.status_code == 201
+    user = login(User(client=client, id=response.json()["id"], email=email))
+    me = client.get("/api/users/me/", headers=user.auth).json()
+    assert me["is_staff"] is False
+    patched = client.patch("/api/users/me/", json={"is_staff": True, "name": "N"}, headers=user.auth)
+    assert patched.status_code == 200 and patched.json()["is_staff"] is False
+
+
+def test_wrong_password_and_unknown_email_get_the_same_401():
+    user = register()
+    wrong = Client().post("/api/auth/login/", json={"email": user.email, "password": "wrong-password-1"})
+    unknown = Client().post("/api/auth/login/", json={"email": "nobody-" + user.email, "password": "wrong-password-1"})
+    assert assert_error(wrong, 401) == assert_error(unknown, 401)
+
+
+def test_refresh_rotates_and_the_old_refresh_token_is_refused(user):
+    # when
+    first = user.client.post("/api/auth/refresh/", json={"refresh": user.refresh})
+    # then
+    assert first.status_code == 200
+    pair = first.json()
+    assert pair["refresh"] != user.refresh and pair["access"]
+    assert user.client.get("/api/users/me/", headers={"Authorization": f"Bearer {pair['access']}"}).status_code == 200
+    # reuse of the rotated token is refused, and revokes the token that replaced it
+    assert_error(user.client.post("/api/auth/refresh/", json={"refresh": user.refresh}), 401, "token_revoked")
+    assert_error(user.client.post("/api/auth/refresh/", json={"refresh": pair["refresh"]}), 401, "token_revoked")
+
+
+def test_access_token_is_short_lived_rs256_with_issuer_and_audience(user):
+    header = jwt.get_unverified_header(user.access)
+    claims = jwt.decode(user.access, options={"verify_signature": False})
+    assert header["alg"] == "RS256"
+    assert claims["exp"] - claims["iat"] <= 15 * 60
+    assert claims["iss"] and claims["aud"]
+
+
+def _private_key() -> str:
+    return compose("exec", "-T", "user", "cat", "/keys/private/jwt_private.pem")
+
+
+def _claims(user, **changes) -> dict:
+    claims = jwt.decode(user.access, options={"verify_signature": False})
+    return {**claims, **changes}
+
+
+@pytest.mark.parametrize("where", ["/api/users/me/", "/api/orders/"])
+def test_forged_expired_and_unsigned_tokens_are_401(user, where):
+    key = _private_key()
+    now = int(time.time())
+    bad_tokens = {
+        "expired": jwt.encode(_claims(user, exp=now - 60, iat=now - 1000), key, algorithm="RS256"),
+        "wrong audience": jwt.encode(_claims(user, aud="someone-else"), key, algorithm="RS256"),
+        "wrong issuer": jwt.encode(_claims(user, iss="evil"), key, algorithm="RS256"),
+        "forged (HS256, a key of our own)": jwt.encode(_claims(user), "a-secret-that-is-not-the-signing-key", algorithm="HS256"),
+        "alg none": jwt.encode(_claims(user), None, algorithm="none"),
+        "tampered": user.access[:-8] + ("A" * 8 if not user.access.endswith("A" * 8) else "B" * 8),
+    }
+    for name, token in bad_tokens.items():
+        response = user.client.get(where, headers={"Authorization": f"Bearer {token}"})
+        assert_error(response, 401), name
+
+
+def test_profile_read_update_delete(user):
+    me = user.client.get("/api/users/me/", headers=user.auth)
+    assert me.status_code == 200 and me.json()["email"] == user.email and me.json()["orders_count"] == 0
+    patched = user.client.patch("/api/users/me/", json={"name": "Renamed", "email": "x@y.z"}, headers=user.auth)
+    assert patched.status_code == 200
+    assert patched.json()["name"] == "Renamed" and patched.json()["email"] == user.email
+    # when
+    assert user.client.delete("/api/users/me/", headers=user.auth).status_code == 204
+    # then: the account is gone from its shard and can no longer log in
+    assert psql(f"user-db-{server_of(user.id)}", "users", f"SELECT 1 FROM users_user WHERE id = {user.id}") == []
+    assert_error(Client().post("/api/auth/login/", json={"email": user.email, "password": PASSWORD}), 401)
