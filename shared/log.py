@@ -24,5 +24,11 @@ def logging_config(level: str = "INFO") -> dict:
             "console": {"class": "logging.StreamHandler", "formatter": "line", "filters": ["request_id"]},
         },
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {"django.db.backends": {"level": "WARNING"}},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            # one line per task (the outbox sweep runs every few seconds) is noise; failures still show
+            "celery.app.trace": {"level": "WARNING"},
+            "celery.worker.strategy": {"level": "WARNING"},
+            "celery.beat": {"level": "WARNING"},
+        },
     }

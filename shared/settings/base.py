@@ -151,11 +151,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# a task a dead worker had taken is redelivered after this many seconds; longer than any task and
+# any retry countdown (EVENT_RETRY_BASE_SECONDS * 2**EVENT_MAX_RETRIES)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 60),
     "socket_timeout": 5,
     "socket_connect_timeout": 3,
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "events.sweep_outbox", "schedule": env_float("OUTBOX_SWEEP_SECONDS", 5.0)},
+}
+EVENT_MAX_RETRIES = env_int("EVENT_MAX_RETRIES", 4)
+EVENT_RETRY_BASE_SECONDS = env_float("EVENT_RETRY_BASE_SECONDS", 1.0)
 
 LOGGING = logging_config(env("LOG_LEVEL", "INFO"))

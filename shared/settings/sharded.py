@@ -4,7 +4,7 @@ from shared.db.shards import databases_from_env, shard_map_from_env, topology_fr
 from shared.settings.base import *  # noqa: F403
 from shared.settings.base import INSTALLED_APPS, MIDDLEWARE
 
-INSTALLED_APPS = [*INSTALLED_APPS, "shared.db"]
+INSTALLED_APPS = [*INSTALLED_APPS, "shared.db", "shared.events"]
 # after RequestID/ServedBy so pinned responses are still tagged
 MIDDLEWARE = [*MIDDLEWARE[:-1], "shared.db.pinning.PrimaryPinMiddleware", MIDDLEWARE[-1]]
 

@@ -9,8 +9,11 @@ case "${1:-web}" in
     exec gunicorn --config /app/shared/gunicorn_conf.py config.wsgi
     ;;
   worker)
+    # --beat runs the periodic outbox sweep inside the worker (several sweepers are safe: rows are
+    # claimed with SKIP LOCKED and consumers are idempotent)
     exec celery --app config worker --queues "${SERVICE_NAME}" --hostname "${SERVICE_NAME}@%h" \
-      --concurrency "${WORKER_CONCURRENCY:-2}" --loglevel INFO --without-gossip --without-mingle
+      --concurrency "${WORKER_CONCURRENCY:-2}" --loglevel INFO --without-gossip --without-mingle \
+      --beat --schedule /tmp/celerybeat-schedule
     ;;
   migrate)
     exec python manage.py migrate_shards

@@ -17,6 +17,7 @@ class Order(models.Model):
     total = models.DecimalField(max_digits=14, decimal_places=2)
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)  # set when its user is deleted
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -14,7 +14,9 @@ def _orders(alias: str) -> QuerySet:
 
 
 def order_list(*, user_id: int, limit: int = 50) -> list[Order]:
-    return replicas.run_read_for_id(user_id, lambda alias: list(_orders(alias).filter(user_id=user_id)[:limit]))
+    return replicas.run_read_for_id(
+        user_id, lambda alias: list(_orders(alias).filter(user_id=user_id, archived_at=None)[:limit])
+    )
 
 
 def order_get(*, user_id: int, order_id: int) -> Order:

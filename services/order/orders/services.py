@@ -13,6 +13,7 @@ from orders.models import Order, OrderItem, OrderStatusChange
 from orders.selectors import order_get
 from shared.db import shards
 from shared.db.ids import shard_of
+from shared.events.outbox import publish
 from shared.http.errors import ApplicationError, Conflict
 
 
@@ -75,6 +76,15 @@ def order_place(*, user_id: int, items: list[dict], authorization: str, idempote
                 line.order = order
             OrderItem.objects.using(alias).bulk_create(lines)
             OrderStatusChange.objects.using(alias).create(order=order, status=Order.Status.PENDING)
+            publish(
+                "order.placed",
+                {
+                    "order_id": str(order.id),
+                    "user_id": str(user_id),
+                    "items": [{"product_id": str(line.product_id), "quantity": line.quantity} for line in lines],
+                },
+                using=alias,
+            )
     except IntegrityError:
         # a concurrent retry with the same key won the race: answer with its order
         existing = _existing_for_key(alias=alias, user_id=user_id, key=idempotency_key or "", fingerprint=fingerprint)
@@ -102,4 +112,8 @@ def order_cancel(*, user_id: int, order_id: int) -> Order:
         order = Order.objects.using(alias).select_for_update().get(id=order.id)
         if order.status not in CANCELLABLE:
             raise Conflict(f"An order that is {order.status} cannot be cancelled.", code="invalid_state")
+        if order.status == Order.Status.CONFIRMED:
+            # its stock was reserved: product gives it back
+            items = [{"product_id": str(i.product_id), "quantity": i.quantity} for i in order.items.all()]
+            publish("order.cancelled", {"order_id": str(order.id), "items": items}, using=alias)
         return order_set_status(order=order, status=Order.Status.CANCELLED, reason="cancelled by the customer")

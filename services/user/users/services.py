@@ -13,6 +13,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from shared.db import shards
+from shared.events.outbox import publish
 from shared.http.errors import ApplicationError
 from users.models import RefreshTokenRecord, User
 from users.selectors import user_find_by_email
@@ -120,3 +121,4 @@ def user_delete(*, user: User) -> None:
             revoked_at=dj_timezone.now()
         )
         User.objects.using(alias).filter(id=user.id).delete()
+        publish("user.deleted", {"user_id": str(user.id)}, using=alias)

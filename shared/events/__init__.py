@@ -1,0 +1,12 @@
+"""Events between services, never lost and never applied twice.
+
+- `publish()` writes the event to the outbox inside the caller's transaction, on the shard being
+  written; right after commit the relay sends it to the consumers' Celery queues, and a periodic
+  sweep re-sends whatever is still unsent (e.g. after a broker outage).
+- Consumers register handlers with `@consumer("type")`; a handler wraps its effect in `inbox()`,
+  which records the event ID in the same transaction, so a redelivered event has no second effect.
+- A handler that keeps failing is retried with exponential backoff and jitter, then stored as a
+  dead letter (`manage.py dead_letters` lists and replays them).
+
+Which service consumes which event type is declared once, in `routes.py`.
+"""

@@ -1,0 +1,72 @@
+"""Registering event handlers and running one event through them, with retries and dead letters."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+
+from django.conf import settings
+from django.utils import timezone
+
+from shared.db import shards
+from shared.events.envelope import InvalidEnvelope, validate_envelope
+from shared.events.models import DeadLetter
+
+logger = logging.getLogger(__name__)
+Handler = Callable[[dict], None]
+_handlers: dict[str, Handler] = {}
+
+
+def consumer(event_type: str) -> Callable[[Handler], Handler]:
+    """Register the decorated function as this service's handler of `event_type`."""
+
+    def register(handler: Handler) -> Handler:
+        _handlers[event_type] = handler
+        return handler
+
+    return register
+
+
+def handler_for(event_type: str) -> Handler:
+    try:
+        return _handlers[event_type]
+    except KeyError:
+        raise InvalidEnvelope(f"{settings.SERVICE_NAME} has no handler for {event_type!r}") from None
+
+
+def dead_letter_alias() -> str:
+    """Dead letters of a service are kept on its first shard primary."""
+    return shards.primaries()[0]
+
+
+def store_dead_letter(envelope, error: str, attempts: int) -> DeadLetter:
+    envelope_dict = envelope if isinstance(envelope, dict) else {"raw": repr(envelope)}
+    letter = DeadLetter.objects.using(dead_letter_alias()).create(
+        event_id=str(envelope_dict.get("id", ""))[:64],
+        event_type=str(envelope_dict.get("type", ""))[:64],
+        envelope=envelope_dict,
+        error=error[:4000],
+        attempts=attempts,
+    )
+    logger.error("event %s (%s) stored as dead letter %s: %s", letter.event_id, letter.event_type, letter.id, error)
+    return letter
+
+
+def backoff_seconds(retries: int) -> float:
+    """Exponential backoff with full jitter: up to base * 2^retries seconds."""
+    return random.uniform(0, settings.EVENT_RETRY_BASE_SECONDS * (2**retries)) + 0.1
+
+
+def process(envelope) -> None:
+    """Validate and apply one event; InvalidEnvelope means it can never succeed."""
+    envelope = validate_envelope(envelope)
+    handler_for(envelope["type"])(envelope)
+
+
+def replay(letter: DeadLetter) -> None:
+    """Send a dead letter's event to this service's queue again (its inbox still prevents doubles)."""
+    from celery import current_app
+
+    current_app.send_task("events.handle", args=[letter.envelope], queue=settings.SERVICE_NAME)
+    DeadLetter.objects.using(dead_letter_alias()).filter(id=letter.id).update(replayed_at=timezone.now())

@@ -1,0 +1,44 @@
+"""Consuming: the inbox that makes a handler's effect happen once per event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connections, transaction
+
+
+@contextmanager
+def inbox(envelope: dict, *, using: str, step: str = "") -> Iterator[bool]:
+    """Open a transaction on `using` and claim the event (or one `step` of it) there.
+
+    Yields True if this is the first time: the body applies its effect, and the claim commits with
+    it. Yields False if it was applied before: the body must do nothing. Two workers handling the
+    same event at once serialise on the claim's primary key.
+    """
+    key = f"{envelope['id']}:{step}" if step else envelope["id"]
+    with transaction.atomic(using=using):
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO events_inboxevent (key, event_type, result, created_at, updated_at) "
+                "VALUES (%s, %s, '', now(), now()) ON CONFLICT (key) DO NOTHING RETURNING key",
+                [key, envelope["type"]],
+            )
+            fresh = cursor.fetchone() is not None
+        yield fresh
+
+
+def inbox_result(envelope: dict, *, using: str, step: str = "") -> str | None:
+    """What was recorded for an event step (None if it was never applied)."""
+    from shared.events.models import InboxEvent
+
+    key = f"{envelope['id']}:{step}" if step else envelope["id"]
+    row = InboxEvent.objects.using(using).filter(key=key).only("result").first()
+    return None if row is None else row.result
+
+
+def set_inbox_result(envelope: dict, *, using: str, result: str, step: str = "") -> None:
+    from shared.events.models import InboxEvent
+
+    key = f"{envelope['id']}:{step}" if step else envelope["id"]
+    InboxEvent.objects.using(using).filter(key=key).update(result=result)

@@ -1,0 +1,80 @@
+"""Publishing: the transactional outbox, its relay after commit, and the sweep of unsent rows."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import current_app
+from django.db import transaction
+from django.utils import timezone
+
+from shared.db import shards
+from shared.events.envelope import make_envelope
+from shared.events.models import OutboxEvent
+from shared.events.routes import consumers_of
+
+logger = logging.getLogger(__name__)
+HANDLE_TASK = "events.handle"
+# sending must not hold a web request for long while the broker is down: the sweep sends later
+SEND_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
+def publish(event_type: str, payload: dict, *, using: str, event_id: str | None = None) -> str:
+    """Write an event to the outbox of `using` in the current transaction; relay it after commit.
+
+    Call it inside `transaction.atomic(using=using)` with the change the event reports. An event ID
+    given by the caller (see `derived_event_id`) is written once however often publish is called.
+    """
+    envelope = make_envelope(event_type, payload, event_id=event_id)
+    OutboxEvent.objects.using(using).bulk_create(
+        [OutboxEvent(id=envelope["id"], event_type=event_type, envelope=envelope)], ignore_conflicts=True
+    )
+    transaction.on_commit(lambda: relay(using, [envelope["id"]]), using=using)
+    return envelope["id"]
+
+
+def send(envelope: dict) -> None:
+    """Put the event on the queue of every consumer of its type."""
+    for service in consumers_of(envelope["type"]):
+        current_app.send_task(
+            HANDLE_TASK, args=[envelope], queue=service, retry=True, retry_policy=SEND_RETRY_POLICY
+        )
+
+
+def _send_rows(using: str, rows) -> int:
+    sent = 0
+    for row in rows:
+        try:
+            send(row.envelope)
+        except Exception as exc:  # noqa: BLE001 - the broker may be down; the row stays unsent
+            OutboxEvent.objects.using(using).filter(id=row.id).update(attempts=row.attempts + 1)
+            logger.warning("outbox %s: event %s not sent yet: %s", using, row.id, exc)
+            break
+        OutboxEvent.objects.using(using).filter(id=row.id).update(sent_at=timezone.now())
+        sent += 1
+    return sent
+
+
+def relay(using: str, event_ids: list[str]) -> None:
+    """Send just-committed events now (runs after commit; never raises into the request)."""
+    try:
+        _send_rows(using, OutboxEvent.objects.using(using).filter(id__in=event_ids, sent_at=None))
+    except Exception:  # noqa: BLE001
+        logger.exception("outbox relay on %s failed; the sweep will send the events", using)
+
+
+def sweep(*, older_than_seconds: float = 2.0, batch: int = 200) -> int:
+    """Send every unsent outbox row of every shard primary (rows are claimed with SKIP LOCKED)."""
+    total = 0
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    for alias in shards.primaries():
+        with transaction.atomic(using=alias):
+            rows = list(
+                OutboxEvent.objects.using(alias)
+                .select_for_update(skip_locked=True)
+                .filter(sent_at=None, created_at__lt=cutoff)
+                .order_by("created_at")[:batch]
+            )
+            total += _send_rows(alias, rows)
+    return total

@@ -1,0 +1,34 @@
+"""The Celery tasks every service's worker runs: handling one event and sweeping the outbox."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from shared.events import consumers, outbox
+from shared.events.envelope import InvalidEnvelope
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="events.handle", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def handle_event(self, envelope):
+    """Apply an event; retry failures with backoff; after EVENT_MAX_RETRIES keep it as a dead letter."""
+    try:
+        consumers.process(envelope)
+    except InvalidEnvelope as exc:
+        consumers.store_dead_letter(envelope, f"invalid: {exc}", attempts=self.request.retries + 1)
+    except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
+        if self.request.retries >= settings.EVENT_MAX_RETRIES:
+            consumers.store_dead_letter(envelope, f"{exc.__class__.__name__}: {exc}", self.request.retries + 1)
+            return
+        delay = consumers.backoff_seconds(self.request.retries)
+        logger.warning("event %s failed (%s); retry %s in %.1fs", envelope.get("id"), exc, self.request.retries + 1, delay)
+        raise self.retry(exc=exc, countdown=delay) from None
+
+
+@shared_task(name="events.sweep_outbox", ignore_result=True, expires=10)
+def sweep_outbox():
+    sent = outbox.sweep()
+    if sent:
+        logger.info("outbox sweep sent %s events", sent)
