@@ -4,10 +4,13 @@ Layout of the 63 usable bits (the sign bit stays 0 so the value fits a Postgres 
 
     | 41 bits: milliseconds since ID_EPOCH_MS | 10 bits: logical shard | 12 bits: sequence |
 
-The ID is made inside PostgreSQL by `next_sharded_id(shard)` (migration 0001 of this app) on the
-primary that owns the shard, so the sequence part comes from one Postgres sequence per server: IDs are
-unique across every process and container replica without any coordination in Python, and they sort
-by creation time.
+IDs are made inside PostgreSQL by `next_sharded_ids(shard, n)` (migrations of this app) on the
+primary that owns the shard. The function advances one counter per server, `ms * 4096 + sequence`,
+to at least the current millisecond with a single-row UPDATE: so IDs are unique across every process
+and container replica with no coordination in Python, they sort by creation time, and a burst of
+more than 4,096 IDs in one millisecond borrows the next milliseconds instead of wrapping around.
+Make IDs before opening the transaction that inserts the rows: the counter row stays locked until
+the transaction that advanced it ends.
 """
 
 from django.db import connections
@@ -40,24 +43,33 @@ def compose(*, timestamp_ms: int, shard: int, sequence: int) -> int:
 def new_ids(*, shard: int, count: int = 1, using: str) -> list[int]:
     """Make `count` new IDs for logical `shard` on the primary `using` in one round trip."""
     with connections[using].cursor() as cursor:
-        cursor.execute("SELECT next_sharded_id(%s) FROM generate_series(1, %s)", [shard, count])
+        cursor.execute("SELECT next_sharded_ids(%s, %s)", [shard, count])
         return [row[0] for row in cursor.fetchall()]
 
 
-# Installed by migration 0001; kept here beside the Python half of the layout it must agree with.
+# Installed by migration 0002; kept here beside the Python half of the layout it must agree with.
 CREATE_FUNCTION_SQL = f"""
-CREATE SEQUENCE IF NOT EXISTS sharded_id_seq;
-CREATE OR REPLACE FUNCTION next_sharded_id(shard integer) RETURNS bigint
+CREATE TABLE IF NOT EXISTS sharded_id_clock (id integer PRIMARY KEY CHECK (id = 1), last bigint NOT NULL);
+INSERT INTO sharded_id_clock VALUES (1, 0) ON CONFLICT DO NOTHING;
+CREATE OR REPLACE FUNCTION next_sharded_ids(shard integer, n integer) RETURNS SETOF bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    now_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000);
-    seq bigint := nextval('sharded_id_seq') % {1 << SEQUENCE_BITS};
+    now_ms bigint := floor(extract(epoch FROM clock_timestamp()) * 1000) - {ID_EPOCH_MS};
+    last_value bigint;
 BEGIN
     IF shard < 0 OR shard >= {MAX_LOGICAL_SHARDS} THEN
         RAISE EXCEPTION 'logical shard % out of range', shard;
     END IF;
-    RETURN ((now_ms - {ID_EPOCH_MS}) << {SHARD_BITS + SEQUENCE_BITS}) | (shard::bigint << {SEQUENCE_BITS}) | seq;
+    IF n < 1 THEN
+        RAISE EXCEPTION 'asked for % IDs', n;
+    END IF;
+    UPDATE sharded_id_clock SET last = greatest(last + n, (now_ms << {SEQUENCE_BITS}) + n - 1)
+        WHERE id = 1 RETURNING last INTO last_value;
+    RETURN QUERY
+        SELECT ((v >> {SEQUENCE_BITS}) << {SHARD_BITS + SEQUENCE_BITS}) | (shard::bigint << {SEQUENCE_BITS})
+               | (v & {(1 << SEQUENCE_BITS) - 1})
+        FROM generate_series(last_value - n + 1, last_value) AS v;
 END;
 $$;
 """
-DROP_FUNCTION_SQL = "DROP FUNCTION IF EXISTS next_sharded_id(integer); DROP SEQUENCE IF EXISTS sharded_id_seq;"
+DROP_FUNCTION_SQL = "DROP FUNCTION IF EXISTS next_sharded_ids(integer, integer); DROP TABLE IF EXISTS sharded_id_clock;"

@@ -44,11 +44,12 @@ def _generate(queue, count):
 
 @pytest.mark.django_db(databases=["db0"], transaction=True)
 def test_ids_are_unique_across_processes_generating_in_parallel():
-    # given: 6 processes, each asking for 2,000 IDs of the same shard at the same time
+    # given: 6 processes, each asking for 5,000 IDs of the same shard at the same time (more than
+    # the 4,096 one millisecond holds)
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     connections.close_all()
-    workers = [context.Process(target=_generate, args=(queue, 2000)) for _ in range(6)]
+    workers = [context.Process(target=_generate, args=(queue, 5000)) for _ in range(6)]
     # when
     for worker in workers:
         worker.start()
@@ -57,5 +58,6 @@ def test_ids_are_unique_across_processes_generating_in_parallel():
         worker.join(timeout=60)
     # then
     everything = [i for batch in batches for i in batch]
-    assert len(everything) == 12_000
-    assert len(set(everything)) == 12_000
+    assert len(everything) == 30_000
+    assert len(set(everything)) == 30_000
+    assert all(batch == sorted(batch) for batch in batches)

@@ -62,10 +62,11 @@ def order_place(*, user_id: int, items: list[dict], authorization: str, idempote
         for item in items
     ]
     total = sum((line.unit_price * line.quantity for line in lines), Decimal("0.00"))
+    order_id = shards.new_id(shard=shard_of(user_id))  # before the transaction: see shared/db/ids.py
     try:
         with transaction.atomic(using=alias):
             order = Order(
-                id=shards.new_id(shard=shard_of(user_id)),
+                id=order_id,
                 user_id=user_id,
                 total=total,
                 idempotency_key=idempotency_key or None,

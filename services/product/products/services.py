@@ -44,9 +44,9 @@ def product_create(
     product = Product(
         sku=sku, name=name, price=price, category_id=category, stock=stock, description=description, is_active=is_active
     )
+    product.id = shards.new_id(shard=shard)
     try:
         with transaction.atomic(using=alias):
-            product.id = shards.new_id(shard=shard)
             product.save(using=alias, force_insert=True)
     except IntegrityError:
         raise _invalid("sku", "A product with this SKU exists.") from None

@@ -41,9 +41,9 @@ def user_register(*, email: str, password: str, name: str = "", is_staff: bool =
     alias = shards.primary_for_shard(shard)
     user = User(email=email, name=name, is_staff=is_staff)
     _set_password(user, password)
+    user.id = shards.new_id(shard=shard)
     try:
         with transaction.atomic(using=alias):
-            user.id = shards.new_id(shard=shard)
             user.save(using=alias, force_insert=True)
     except IntegrityError:
         raise ApplicationError(

@@ -1,0 +1,68 @@
+import pytest
+
+from orders import clients
+from orders.events import on_stock_rejected, on_stock_reserved, on_user_deleted
+from orders.models import Order
+from orders.selectors import order_get, order_list
+from orders.services import order_cancel, order_place
+from shared.db import ids
+from shared.events.envelope import make_envelope
+from shared.events.models import OutboxEvent
+
+pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+USER = ids.compose(timestamp_ms=ids.ID_EPOCH_MS + 9, shard=12, sequence=3)
+
+
+@pytest.fixture
+def order(monkeypatch):
+    from decimal import Decimal
+
+    monkeypatch.setattr("shared.events.outbox.send", lambda envelope: None)
+    monkeypatch.setattr(clients, "user_check", lambda authorization: None)
+    monkeypatch.setattr(clients, "products_priced", lambda product_ids: {
+        i: {"name": "P", "price": Decimal("4.00"), "is_active": True} for i in product_ids
+    })
+    return order_place(user_id=USER, items=[{"product_id": 77, "quantity": 2}], authorization="")
+
+
+def _events(event_type):
+    return [r for alias in ("db0", "db1") for r in OutboxEvent.objects.using(alias).filter(event_type=event_type)]
+
+
+def test_placing_writes_order_placed_to_the_outbox(order):
+    (event,) = _events("order.placed")
+    assert event.envelope["payload"]["items"] == [{"product_id": "77", "quantity": 2}]
+
+
+def test_reserved_confirms_once_and_announces_it(order):
+    envelope = make_envelope("stock.reserved", {"order_id": str(order.id), "user_id": str(USER)})
+    on_stock_reserved(envelope)
+    on_stock_reserved(envelope)
+    order = order_get(user_id=USER, order_id=order.id)
+    assert order.status == "confirmed"
+    assert [h.status for h in order.history.all()] == ["pending", "confirmed"]
+    assert len(_events("order.confirmed")) == 1
+
+
+def test_rejected_order_and_cancel_after_confirmation_releases_stock(order):
+    on_stock_rejected(make_envelope("stock.rejected", {"order_id": str(order.id), "user_id": str(USER), "reason": "none"}))
+    assert order_get(user_id=USER, order_id=order.id).status == "rejected"
+
+
+def test_cancel_of_a_confirmed_order_emits_order_cancelled(order):
+    on_stock_reserved(make_envelope("stock.reserved", {"order_id": str(order.id), "user_id": str(USER)}))
+    order_cancel(user_id=USER, order_id=order.id)
+    assert len(_events("order.cancelled")) == 1
+
+
+def test_reservation_arriving_after_a_cancel_gives_the_stock_back(order):
+    order_cancel(user_id=USER, order_id=order.id)
+    on_stock_reserved(make_envelope("stock.reserved", {"order_id": str(order.id), "user_id": str(USER)}))
+    assert order_get(user_id=USER, order_id=order.id).status == "cancelled"
+    assert len(_events("order.cancelled")) == 1
+
+
+def test_user_deleted_archives_their_orders(order):
+    on_user_deleted(make_envelope("user.deleted", {"user_id": str(USER)}))
+    assert order_list(user_id=USER) == []
+    assert Order.objects.using("db0").filter(id=order.id).exists() or Order.objects.using("db1").filter(id=order.id).exists()

@@ -1,0 +1,67 @@
+"""The product side of the order saga: all-or-nothing reservations across shard servers, once."""
+
+from decimal import Decimal
+
+import pytest
+
+from products import services
+from products.models import Product
+from shared.db import shards
+from shared.events.envelope import make_envelope
+from shared.events.models import OutboxEvent
+
+pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+
+
+@pytest.fixture
+def two_servers(monkeypatch):
+    """One product on each shard server, and no broker: events stay in the outbox."""
+    monkeypatch.setattr("shared.events.outbox.send", lambda envelope: None)
+    services.category_ensure(slug="tools", name="Tools")
+    made = {}
+    n = 0
+    while len(made) < 2:
+        product = services.product_create(sku=f"R-{n}", name="R", price=Decimal("1"), category="tools", stock=5)
+        made.setdefault(shards.primary_for_id(product.id), product)
+        n += 1
+    return [made["db0"], made["db1"]]
+
+
+def _stock(product):
+    return Product.objects.using(shards.primary_for_id(product.id)).get(id=product.id).stock
+
+
+def _placed(items):
+    return make_envelope("order.placed", {"order_id": "1", "user_id": "2", "items": items})
+
+
+def _outcomes():
+    return [row.event_type for alias in shards.primaries() for row in OutboxEvent.objects.using(alias).all()
+            if row.event_type.startswith("stock.")]
+
+
+def test_reserves_on_every_server_and_a_redelivery_changes_nothing(two_servers):
+    a, b = two_servers
+    envelope = _placed([{"product_id": str(a.id), "quantity": 2}, {"product_id": str(b.id), "quantity": 3}])
+    services.stock_reserve_for_order(envelope)
+    services.stock_reserve_for_order(envelope)
+    assert (_stock(a), _stock(b)) == (3, 2)
+    assert _outcomes() == ["stock.reserved"]
+
+
+def test_shortage_on_one_server_gives_back_the_other_and_rejects(two_servers):
+    a, b = two_servers
+    envelope = _placed([{"product_id": str(a.id), "quantity": 2}, {"product_id": str(b.id), "quantity": 9}])
+    services.stock_reserve_for_order(envelope)
+    services.stock_reserve_for_order(envelope)
+    assert (_stock(a), _stock(b)) == (5, 5)
+    assert _outcomes() == ["stock.rejected"]
+
+
+def test_release_happens_once(two_servers):
+    a, _ = two_servers
+    services.stock_reserve_for_order(_placed([{"product_id": str(a.id), "quantity": 4}]))
+    cancelled = make_envelope("order.cancelled", {"order_id": "1", "items": [{"product_id": str(a.id), "quantity": 4}]})
+    services.stock_release_for_order(cancelled)
+    services.stock_release_for_order(cancelled)
+    assert _stock(a) == 5

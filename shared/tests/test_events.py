@@ -1,0 +1,100 @@
+import uuid
+
+import pytest
+from django.db import transaction
+
+from shared.events import consumers, outbox, tasks
+from shared.events.envelope import InvalidEnvelope, derived_event_id, make_envelope, validate_envelope
+from shared.events.inbox import inbox
+from shared.events.models import DeadLetter, OutboxEvent
+
+pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+
+
+def test_envelope_is_versioned_and_validated():
+    envelope = make_envelope("order.placed", {"order_id": "1"})
+    assert validate_envelope(envelope) is envelope
+    assert {"id", "type", "version", "occurred_at", "producer", "request_id", "payload"} <= set(envelope)
+    for broken in ({**envelope, "version": 2}, {**envelope, "type": "nope"}, {**envelope, "id": "x"}, "text"):
+        with pytest.raises(InvalidEnvelope):
+            validate_envelope(broken)
+
+
+def test_derived_ids_are_stable():
+    source = str(uuid.uuid4())
+    assert derived_event_id(source, "outcome") == derived_event_id(source, "outcome") != derived_event_id(source, "x")
+
+
+def test_inbox_claims_an_event_once():
+    envelope = make_envelope("order.placed", {})
+    with inbox(envelope, using="db0") as first:
+        pass
+    with inbox(envelope, using="db0") as second:
+        pass
+    assert (first, second) == (True, False)
+
+
+def test_a_failing_effect_releases_the_claim():
+    envelope = make_envelope("order.placed", {})
+    with pytest.raises(RuntimeError), inbox(envelope, using="db0"):
+        raise RuntimeError("effect failed")
+    with inbox(envelope, using="db0") as fresh:
+        assert fresh
+
+
+def test_publish_writes_the_outbox_in_the_transaction_and_relays_after_commit(monkeypatch):
+    sent = []
+    monkeypatch.setattr(outbox, "send", lambda envelope: sent.append(envelope["id"]))
+    with transaction.atomic(using="db1"):
+        event_id = outbox.publish("order.placed", {"order_id": "7"}, using="db1")
+        assert sent == []  # nothing leaves before commit
+    assert sent == [event_id]
+    assert OutboxEvent.objects.using("db1").get(id=event_id).sent_at is not None
+
+
+def test_rolled_back_event_is_never_sent(monkeypatch):
+    sent = []
+    monkeypatch.setattr(outbox, "send", lambda envelope: sent.append(envelope))
+    with pytest.raises(ValueError), transaction.atomic(using="db0"):
+        outbox.publish("order.placed", {}, using="db0")
+        raise ValueError("the change failed")
+    assert sent == [] and not OutboxEvent.objects.using("db0").exists()
+
+
+def test_unsent_events_are_swept_later(monkeypatch):
+    def broker_down(envelope):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(outbox, "send", broker_down)
+    with transaction.atomic(using="db0"):
+        event_id = outbox.publish("order.placed", {}, using="db0")
+    assert OutboxEvent.objects.using("db0").get(id=event_id).sent_at is None
+    sent = []
+    monkeypatch.setattr(outbox, "send", lambda envelope: sent.append(envelope["id"]))
+    assert outbox.sweep(older_than_seconds=0) == 1
+    assert sent == [event_id]
+
+
+def test_failing_handler_is_dead_lettered_after_the_last_retry(monkeypatch, settings):
+    settings.EVENT_MAX_RETRIES = 0
+    monkeypatch.setitem(consumers._handlers, "order.placed", lambda envelope: 1 / 0)
+    envelope = make_envelope("order.placed", {})
+    tasks.handle_event.apply(args=[envelope])
+    letter = DeadLetter.objects.using("db0").get(event_id=envelope["id"])
+    assert "ZeroDivisionError" in letter.error
+
+
+def test_invalid_event_is_dead_lettered_at_once():
+    tasks.handle_event.apply(args=[{"type": "order.placed"}])
+    assert DeadLetter.objects.using("db0").get().error.startswith("invalid:")
+
+
+def test_replay_sends_the_event_again(monkeypatch):
+    calls = []
+    from celery import current_app
+
+    monkeypatch.setattr(current_app, "send_task", lambda name, args, queue: calls.append((name, args[0]["id"], queue)))
+    letter = consumers.store_dead_letter(make_envelope("order.placed", {}), "boom", attempts=5)
+    consumers.replay(letter)
+    assert calls == [("events.handle", letter.event_id, "product")]
+    assert DeadLetter.objects.using("db0").get(id=letter.id).replayed_at is not None
