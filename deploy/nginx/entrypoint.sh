@@ -5,6 +5,33 @@ set -o errexit -o pipefail -o nounset
 : "${NGINX_API_RATE:=50r/s}" "${NGINX_API_BURST:=200}" "${NGINX_CONN_LIMIT:=200}" "${NGINX_TRUSTED_PROXIES:=172.16.0.0/12}"
 export NGINX_MAX_BODY NGINX_LOGIN_RATE NGINX_LOGIN_BURST NGINX_API_RATE NGINX_API_BURST NGINX_CONN_LIMIT NGINX_TRUSTED_PROXIES
 envsubst "$(env | awk -F= '/^NGINX_/ {printf "${%s} ", $1}')" </etc/nginx/nginx.conf.template >/etc/nginx/nginx.conf
-mkdir -p /var/cache/nginx/api
+mkdir -p /var/cache/nginx/api /etc/nginx/upstreams
+
+# The gateway's replicas, from Docker's DNS: one `server` line each (open-source nginx resolves an
+# upstream's names only at start, so a watcher rewrites the list and reloads nginx gracefully).
+render_upstreams() {
+  local addresses
+  addresses=$(getent ahostsv4 "${GATEWAY_HOST:-gateway}" | awk '{print $1}' | sort -u)
+  [ -n "$addresses" ] || return 1
+  for address in $addresses; do
+    echo "server $address:${GATEWAY_PORT:-8000} max_fails=3 fail_timeout=5s;"
+  done
+}
+
+watch_upstreams() {
+  while sleep "${NGINX_RESOLVE_SECONDS:-2}"; do
+    if next=$(render_upstreams) && [ "$next" != "$(cat /etc/nginx/upstreams/gateway.conf)" ]; then
+      echo "$next" >/etc/nginx/upstreams/gateway.conf
+      echo "gateway replicas changed: $(echo "$next" | wc -l) now; reloading nginx" >&2
+      nginx -s reload
+    fi
+  done
+}
+
+until render_upstreams >/etc/nginx/upstreams/gateway.conf; do
+  echo "waiting for the gateway to appear in DNS" >&2
+  sleep 1
+done
 nginx -t -q
+watch_upstreams &
 exec nginx -g 'daemon off;'

@@ -77,6 +77,12 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
+# (path regex, {max_age, stale_while_revalidate, edge_seconds}) of anonymous GETs anyone may cache;
+# everything else is `private, no-store` (shared/http/cdn.py)
+CDN_PUBLIC_PATHS: list[tuple[str, dict]] = []
+CACHE_L1_SECONDS = env_float("CACHE_L1_SECONDS", 5.0)
+CACHE_RETRY_SECONDS = env_float("CACHE_RETRY_SECONDS", 5.0)
+CACHE_STAMPEDE_WAIT_SECONDS = env_float("CACHE_STAMPEDE_WAIT_SECONDS", 1.0)
 
 # ------------------------------------------------------------------------------------------------
 # Django REST framework and the OpenAPI schema

@@ -5,8 +5,14 @@ from shared.settings.base import *  # noqa: F403
 from shared.settings.base import INSTALLED_APPS, MIDDLEWARE
 
 INSTALLED_APPS = [*INSTALLED_APPS, "shared.db", "shared.events"]
-# after RequestID/ServedBy so pinned responses are still tagged
-MIDDLEWARE = [*MIDDLEWARE[:-1], "shared.db.pinning.PrimaryPinMiddleware", MIDDLEWARE[-1]]
+# ConditionalGet (ETag, 304) sits outside CacheHeaders so it sees the final Cache-Control
+MIDDLEWARE = [
+    *MIDDLEWARE[:-1],
+    "django.middleware.http.ConditionalGetMiddleware",
+    "shared.http.cdn.CacheHeadersMiddleware",
+    "shared.db.pinning.PrimaryPinMiddleware",
+    MIDDLEWARE[-1],
+]
 
 SHARD_TOPOLOGY = topology_from_env()
 SHARD_MAP = shard_map_from_env(list(SHARD_TOPOLOGY))

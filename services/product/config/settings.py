@@ -6,3 +6,14 @@ from shared.settings.sharded import INSTALLED_APPS
 SERVICE_NAME = "product"
 INSTALLED_APPS = [*INSTALLED_APPS, "products"]
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "product service"}  # noqa: F405
+
+# The catalog is public: browsers may keep it briefly, the edge longer (it is purged on change).
+CDN_PUBLIC_PATHS = [
+    (r"^/api/products/\d+/$", {"max_age": 5, "stale_while_revalidate": 30, "edge_seconds": 300}),
+    (r"^/api/products/$", {"max_age": 5, "stale_while_revalidate": 30, "edge_seconds": 5}),
+]
+EDGE_PURGE_URL = env("EDGE_PURGE_URL", "http://nginx:8081")  # noqa: F405
+CELERY_BEAT_SCHEDULE = {
+    **CELERY_BEAT_SCHEDULE,  # noqa: F405
+    "warm-cache": {"task": "products.warm_cache", "schedule": 60.0},
+}

@@ -6,22 +6,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from products import selectors, services
+from products.serializers import ProductOutputSerializer
 from shared.auth.permissions import IsStaffOrReadOnly
 from shared.http.errors import ApplicationError
 from shared.http.params import bounded_int, id_list, object_id
-
-
-class ProductOutputSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    sku = serializers.CharField()
-    name = serializers.CharField()
-    description = serializers.CharField()
-    category = serializers.CharField(source="category_id")
-    price = serializers.DecimalField(max_digits=10, decimal_places=2)
-    stock = serializers.IntegerField()
-    is_active = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
 
 
 class ProductPageSerializer(serializers.Serializer):
@@ -72,21 +60,14 @@ class ProductListApi(APIView):
                 "The request is invalid.", code="validation_error",
                 fields={"ordering": [f"One of {', '.join(selectors.ORDERINGS)}."]},
             )
-        page = selectors.product_list(
-            category=params.get("category") or None,
-            search=(params.get("search") or "").strip()[:100] or None,
-            ordering=ordering,
-            page=bounded_int(params.get("page"), field="page", default=1, low=1, high=200),
-            page_size=bounded_int(params.get("page_size"), field="page_size", default=20, low=1, high=100),
-        )
         return Response(
-            {
-                "count": page.count,
-                "page": page.page,
-                "page_size": page.page_size,
-                "next_page": page.page + 1 if page.has_next else None,
-                "results": ProductOutputSerializer(page.items, many=True).data,
-            }
+            selectors.product_page_data(
+                category=params.get("category") or None,
+                search=(params.get("search") or "").strip()[:100] or None,
+                ordering=ordering,
+                page=bounded_int(params.get("page"), field="page", default=1, low=1, high=200),
+                page_size=bounded_int(params.get("page_size"), field="page_size", default=20, low=1, high=100),
+            )
         )
 
     @extend_schema(request=ProductInputSerializer, responses={201: ProductOutputSerializer}, tags=["products"])
@@ -102,8 +83,7 @@ class ProductDetailApi(APIView):
 
     @extend_schema(responses={200: ProductOutputSerializer}, tags=["products"])
     def get(self, request, product_id: str):
-        product = selectors.product_get(product_id=object_id(product_id))
-        return Response(ProductOutputSerializer(product).data)
+        return Response(selectors.product_detail_data(product_id=object_id(product_id)))
 
     @extend_schema(request=ProductUpdateSerializer, responses={200: ProductOutputSerializer}, tags=["products"])
     def patch(self, request, product_id: str):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from products.models import Category, Product
+from products.serializers import ProductOutputSerializer
+from shared.cache import layered
 from shared.db import replicas, shards
 from shared.db.scatter import Page, group_ids_by_server, scatter_gather
 from shared.db.shards import UnknownShard
@@ -64,3 +66,46 @@ def products_by_ids(*, product_ids: list[int]) -> list[Product]:
 def category_list() -> list[Category]:
     """Categories (every server holds all of them; the first one answers)."""
     return replicas.run_read(shards.primaries()[0], lambda alias: list(Category.objects.using(alias).all()))
+
+
+# --- cached representations (L1 in process, L2 on redis-cache; see shared/cache.py) ------------
+
+DETAIL_TTL = 300
+PAGE_TTL = 60
+VIEWS_KEY = "product:views"
+
+
+def product_cache_key(product_id: int) -> str:
+    return f"product:{product_id}"
+
+
+def product_detail_data(*, product_id: int) -> dict:
+    """The public representation of an active product, from the cache layers when they have it."""
+    data = layered.get_or_compute(
+        product_cache_key(product_id),
+        lambda: dict(ProductOutputSerializer(product_get(product_id=product_id)).data),
+        ttl=DETAIL_TTL,
+    )
+    layered.count_view(VIEWS_KEY, str(product_id))
+    return data
+
+
+def product_page_data(**query) -> dict:
+    """One page of the catalog as the API returns it; cached under the catalog's current generation."""
+    key = "catalog:{}:{}".format(layered.generation("catalog"), ":".join(f"{k}={v}" for k, v in sorted(query.items())))
+
+    def compute() -> dict:
+        page = product_list(**query)
+        return {
+            "count": page.count,
+            "page": page.page,
+            "page_size": page.page_size,
+            "next_page": page.page + 1 if page.has_next else None,
+            "results": [dict(row) for row in ProductOutputSerializer(page.items, many=True).data],
+        }
+
+    return layered.get_or_compute(key, compute, ttl=PAGE_TTL)
+
+
+def most_viewed_product_ids(*, limit: int) -> list[int]:
+    return [int(member) for member in layered.top(VIEWS_KEY, limit)]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
+
+import requests
+from django.conf import settings
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from products.models import Category, Product
-from products.selectors import product_get
+from products.selectors import most_viewed_product_ids, product_cache_key, product_detail_data, product_get
+from shared.cache import layered
 from shared.db import shards
 from shared.db.ids import new_ids
 from shared.db.scatter import group_ids_by_server
@@ -16,6 +21,8 @@ from shared.events.envelope import derived_event_id
 from shared.events.inbox import inbox, inbox_result, set_inbox_result
 from shared.events.outbox import publish
 from shared.http.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 
 def normalize_sku(sku: str) -> str:
@@ -69,6 +76,9 @@ def product_update(*, product_id: int, **changes) -> Product:
         for field, value in changes.items():
             setattr(product, field, value)
         product.save(using=alias, update_fields=[*changes, "updated_at"])
+        # drop the caches now, and again when the event arrives (that second drop also clears a
+        # value a concurrent read may have cached from a replica that had not replayed this yet)
+        transaction.on_commit(lambda: product_caches_drop(product_id=product_id), using=alias)
         publish("product.updated", {"product_id": str(product_id)}, using=alias)
     return Product.objects.using(alias).select_related("category").get(id=product_id)
 
@@ -181,4 +191,22 @@ def stock_release_for_order(envelope: dict) -> None:
 
 
 def product_caches_drop(*, product_id: int) -> None:
-    """Drop a product from every cache layer (the caching layers hook in here)."""
+    """Drop a product from every cache layer: each process's L1, L2, the catalog pages, the edge."""
+    layered.invalidate(product_cache_key(product_id))
+    layered.bump("catalog")
+    try:
+        requests.get(f"{settings.EDGE_PURGE_URL}/purge/api/products/{product_id}/", timeout=2)
+    except requests.RequestException as exc:
+        logger.warning("could not purge product %s at the edge: %s", product_id, exc)
+
+
+def product_caches_warm(*, limit: int = 100) -> int:
+    """Fill the cache layers with the most viewed products (run periodically and by `warm_cache`)."""
+    warmed = 0
+    for product_id in most_viewed_product_ids(limit=limit):
+        try:
+            product_detail_data(product_id=product_id)
+            warmed += 1
+        except ApplicationError:
+            continue
+    return warmed

@@ -1,0 +1,200 @@
+"""The multi-level cache: L1 in each process, L2 on redis-cache, with stampede protection.
+
+    value = layered.get_or_compute("product:42", compute, ttl=300)
+    layered.invalidate("product:42")          # every process's L1 and L2
+    layered.bump("catalog")                   # new generation of versioned keys (lists)
+
+- L1 is a small in-process dict with a short TTL (`CACHE_L1_SECONDS`): no network hop at all.
+- L2 is Django's RedisCache on `redis-cache`, shared by every replica.
+- Invalidation deletes the L2 entry and publishes the key on a Redis channel; a listener thread in
+  every process drops it from its L1, so no replica keeps serving the old value.
+- On an L2 miss one caller computes, under a short Redis lock, while the others wait for its result
+  instead of all hitting the database at once (and one process's threads share one computation).
+- When redis-cache is down the cache is bypassed: every call computes, the failure is logged, and
+  L2 is not tried again for a few seconds (a circuit breaker), so requests stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+CHANNEL = "cache-invalidation"
+_MISSING = object()
+
+
+class L1:
+    """A bounded dict of (expires_at, value) for one process."""
+
+    def __init__(self, max_entries: int = 5000):
+        self._data: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+
+    def get(self, key: str):
+        entry = self._data.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return _MISSING
+        return entry[1]
+
+    def set(self, key: str, value, ttl: float) -> None:
+        with self._lock:
+            if len(self._data) >= self.max_entries:
+                self._data.clear()
+            self._data[key] = (time.monotonic() + ttl, value)
+
+    def drop(self, key: str) -> None:
+        self._data.pop(key, None)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+class LayeredCache:
+    def __init__(self):
+        self.l1 = L1()
+        self._l2_down_until = 0.0
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._listener: threading.Thread | None = None
+
+    # --- L2 with a circuit breaker ---------------------------------------------------------------
+
+    def _l2(self, operation: str, *args, default=None, **kwargs):
+        if time.monotonic() < self._l2_down_until:
+            return default
+        try:
+            return getattr(cache, operation)(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - a cache outage must never fail a request
+            self._l2_down_until = time.monotonic() + settings.CACHE_RETRY_SECONDS
+            logger.warning("redis-cache unavailable (%s); bypassing it for %ss", exc.__class__.__name__,
+                           settings.CACHE_RETRY_SECONDS)
+            return default
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def get_or_compute(self, key: str, compute: Callable[[], Any], *, ttl: int, l1_ttl: float | None = None):
+        """The cached value of `key`, computing (and storing) it once when no layer has it."""
+        self._ensure_listener()
+        value = self.l1.get(key)
+        if value is not _MISSING:
+            return value
+        with self._key_lock(key):
+            value = self.l1.get(key)  # another thread of this process may have just filled it
+            if value is _MISSING:
+                value = self._from_l2_or_compute(key, compute, ttl)
+                self.l1.set(key, value, settings.CACHE_L1_SECONDS if l1_ttl is None else l1_ttl)
+        return value
+
+    def _from_l2_or_compute(self, key: str, compute, ttl: int):
+        value = self._l2("get", key, _MISSING, default=_MISSING)
+        if value is not _MISSING:
+            return value
+        lock_key = f"lock:{key}"
+        if self._l2("add", lock_key, 1, timeout=5, default=True):
+            try:
+                value = compute()
+                self._l2("set", key, value, timeout=ttl)
+                return value
+            finally:
+                self._l2("delete", lock_key)
+        # someone else is computing it: wait a little for their result, then compute anyway
+        deadline = time.monotonic() + settings.CACHE_STAMPEDE_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            value = self._l2("get", key, _MISSING, default=_MISSING)
+            if value is not _MISSING:
+                return value
+        return compute()
+
+    def _key_lock(self, key: str) -> threading.Lock:
+        with self._locks_guard:
+            if len(self._key_locks) > 10_000:
+                self._key_locks.clear()
+            return self._key_locks.setdefault(key, threading.Lock())
+
+    # --- versioned keys (for lists, which cannot be listed one by one) ------------------------------
+
+    def generation(self, namespace: str) -> int:
+        value = self._l2("get", f"gen:{namespace}", default=None)
+        if value is None:
+            self._l2("add", f"gen:{namespace}", 1, timeout=None)
+            value = self._l2("get", f"gen:{namespace}", default=0) or 0
+        return int(value)
+
+    def bump(self, namespace: str) -> None:
+        """Start a new generation: every key built with the old one is never read again."""
+        if self._l2("incr", f"gen:{namespace}", default=None) is None:
+            self._l2("set", f"gen:{namespace}", int(time.time()), timeout=None)
+
+    # --- invalidation -------------------------------------------------------------------------------
+
+    def invalidate(self, key: str) -> None:
+        """Drop `key` from L2 and from the L1 of every process (through Redis pub/sub)."""
+        self.l1.drop(key)
+        self._l2("delete", key)
+        self._raw(lambda client: client.publish(CHANNEL, key))
+
+    def _redis(self):
+        try:
+            return cache._cache.get_client(write=True)
+        except Exception:  # noqa: BLE001
+            return None
+
+    def _raw(self, operation: Callable, default=None):
+        """Run a raw Redis command on the L2 server, with the same circuit breaker as `_l2`."""
+        if time.monotonic() < self._l2_down_until:
+            return default
+        try:
+            return operation(self._redis())
+        except Exception as exc:  # noqa: BLE001
+            self._l2_down_until = time.monotonic() + settings.CACHE_RETRY_SECONDS
+            logger.warning("redis-cache unavailable (%s); bypassing it", exc.__class__.__name__)
+            return default
+
+    # --- popularity, for warming the cache -----------------------------------------------------------
+
+    def count_view(self, key: str, member: str) -> None:
+        self._raw(lambda client: client.zincrby(key, 1, member))
+
+    def top(self, key: str, limit: int) -> list[str]:
+        members = self._raw(lambda client: client.zrevrange(key, 0, limit - 1), default=[]) or []
+        return [m.decode() if isinstance(m, bytes) else m for m in members]
+
+    def _ensure_listener(self) -> None:
+        if self._listener is not None and self._listener.is_alive():
+            return
+        with self._locks_guard:
+            if self._listener is None or not self._listener.is_alive():
+                self._listener = threading.Thread(target=self._listen, name="l1-invalidation", daemon=True)
+                self._listener.start()
+
+    def _listen(self) -> None:
+        """Drop keys others invalidate; while disconnected L1 cannot be trusted, so it is emptied."""
+        while True:
+            try:
+                # its own connection, without the cache's short socket timeout: it waits for messages
+                client = redis.Redis.from_url(
+                    settings.CACHES["default"]["LOCATION"], socket_connect_timeout=1, health_check_interval=15
+                )
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(CHANNEL)
+                self.l1.clear()
+                for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        key = message["data"].decode() if isinstance(message["data"], bytes) else message["data"]
+                        self.l1.drop(key)
+            except Exception:  # noqa: BLE001
+                self.l1.clear()
+                time.sleep(1)
+
+
+layered = LayeredCache()

@@ -1,0 +1,65 @@
+"""CDN cache headers, decided per class of path, so that nginx (the edge) and browsers cache right.
+
+- public catalog reads: `Cache-Control: public, max-age=..., stale-while-revalidate=...` for
+  browsers, `X-Accel-Expires` for the edge (nginx honours it, strips it, and is purged on change),
+  `Vary: Authorization` because the answer may differ for a signed-in caller;
+- anything user-specific, any write, anything sent with credentials: `private, no-store`;
+- `ETag` on every 200 GET, and 304 for a matching `If-None-Match` (Django's ConditionalGetMiddleware,
+  which must sit before this middleware in MIDDLEWARE so it sees the final headers).
+
+Static files are nginx's business: hashed names, `public, max-age=31536000, immutable`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.cache import patch_vary_headers
+
+
+@dataclass(frozen=True)
+class PublicPolicy:
+    max_age: int
+    stale_while_revalidate: int
+    edge_seconds: int
+
+
+PRIVATE = "private, no-store"
+
+
+def _rules() -> list[tuple[re.Pattern, PublicPolicy]]:
+    return [(re.compile(pattern), PublicPolicy(**policy)) for pattern, policy in settings.CDN_PUBLIC_PATHS]
+
+
+class CacheHeadersMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.rules = _rules()
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Cache-Control" in response:
+            return response  # a view that decided for itself
+        policy = self.policy_for(request, response)
+        if policy is None:
+            response["Cache-Control"] = PRIVATE
+            return response
+        response["Cache-Control"] = (
+            f"public, max-age={policy.max_age}, stale-while-revalidate={policy.stale_while_revalidate}"
+        )
+        response["X-Accel-Expires"] = str(policy.edge_seconds)
+        patch_vary_headers(response, ["Authorization"])
+        return response
+
+    def policy_for(self, request, response) -> PublicPolicy | None:
+        cacheable = (
+            request.method in ("GET", "HEAD")
+            and response.status_code in (200, 304)
+            and "Authorization" not in request.headers
+            and not response.cookies
+        )
+        if not cacheable:
+            return None
+        return next((policy for pattern, policy in self.rules if pattern.match(request.path)), None)
