@@ -60,6 +60,7 @@ class Replicas:
         self._resolved_at = 0.0
         self._in_flight: dict[str, int] = {}
         self._down_until: dict[str, float] = {}
+        self._turn = 0
         self._lock = threading.Lock()
 
     def _resolve(self) -> list[str]:
@@ -74,7 +75,7 @@ class Replicas:
         return self._addresses
 
     def pick(self, exclude: set[str]) -> str | None:
-        """The healthy replica with the fewest calls in flight (ties broken by rotation)."""
+        """The healthy replica with the fewest calls in flight (ties taken in turn, round-robin)."""
         with self._lock:
             now = time.monotonic()
             candidates = [a for a in self._resolve() if a not in exclude and self._down_until.get(a, 0) <= now]
@@ -82,7 +83,9 @@ class Replicas:
                 candidates = [a for a in self._addresses if a not in exclude]  # all marked down: try anyway
             if not candidates:
                 return None
-            best = min(candidates, key=lambda a: (self._in_flight.get(a, 0), hash((a, now))))
+            self._turn += 1
+            rotated = candidates[self._turn % len(candidates):] + candidates[: self._turn % len(candidates)]
+            best = min(rotated, key=lambda a: self._in_flight.get(a, 0))
             self._in_flight[best] = self._in_flight.get(best, 0) + 1
             return best
 

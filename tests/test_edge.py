@@ -1,0 +1,94 @@
+"""The edge (nginx as CDN), cache headers, the multi-level cache and live scaling."""
+
+import collections
+import time
+import uuid
+
+import pytest
+
+from conftest import Client, assert_error, compose, new_client_ip, wait_for
+
+
+@pytest.fixture
+def product():
+    return Client().get("/api/products/?category=garden&ordering=price&page_size=1").json()["results"][0]
+
+
+def test_second_anonymous_get_is_an_edge_hit_and_a_price_change_shows_within_two_seconds(product, admin):
+    url = f"/api/products/{product['id']}/"
+    Client().get(url)
+    second = Client().get(url)
+    assert second.headers["X-Cache-Status"] == "HIT"
+    assert second.headers["Cache-Control"].startswith("public, max-age=")
+    assert "stale-while-revalidate" in second.headers["Cache-Control"]
+    # when an admin changes the price
+    new_price = f"{float(second.json()['price']) + 1:.2f}"
+    changed_at = time.monotonic()
+    assert admin.client.patch(url, json={"price": new_price}, headers=admin.auth).status_code == 200
+    # then anonymous readers see it within 2 seconds
+    wait_for(lambda: Client().get(url).json()["price"] == new_price, timeout=2.0, interval=0.05)
+    assert time.monotonic() - changed_at <= 2.0
+
+
+def test_if_none_match_gets_304_with_an_empty_body(product):
+    url = f"/api/products/{product['id']}/"
+    etag = Client().get(url).headers["ETag"]
+    for _ in range(2):  # from the service, then from the edge cache
+        response = Client().get(url, headers={"If-None-Match": etag})
+        assert response.status_code == 304
+        assert response.content == b""
+
+
+def test_user_specific_answers_are_private_and_catalog_is_gzipped(user):
+    me = user.client.get("/api/users/me/", headers=user.auth)
+    assert me.headers["Cache-Control"] == "private, no-store"
+    catalog = Client().get("/api/products/?page_size=50", headers={"Accept-Encoding": "gzip"})
+    assert catalog.headers["Content-Encoding"] == "gzip"
+
+
+def test_rapid_logins_from_one_address_get_json_429_and_browsing_is_unaffected():
+    client = Client()
+    body = {"email": "nobody@example.com", "password": "wrong-password-1"}
+    statuses = []
+    for n in range(20):
+        statuses.append(client.post("/api/auth/login/", json=body).status_code)
+        if n % 5 == 0:  # browsing the catalog from the same address meanwhile
+            assert client.get(f"/api/products/?page_size=5&n={n}").status_code == 200
+    assert statuses.count(429) >= 10
+    assert_error(client.post("/api/auth/login/", json=body), 429, "rate_limited")
+    assert set(statuses) <= {401, 429}
+
+
+def _uncached_get(product_id: str):
+    # a fresh query string is a new edge-cache key, and a new client address keeps clear of rate limits
+    return Client(ip=new_client_ip()).get(f"/api/products/{product_id}/?probe={uuid.uuid4().hex}")
+
+
+def test_scaled_product_replicas_all_get_traffic_and_scaling_back_loses_nothing(product):
+    compose("up", "-d", "--wait", "--no-recreate", "--scale", "product=3", "product", timeout=300)
+    try:
+        # the gateway finds new replicas through Docker's DNS within seconds
+        seen = set()
+        wait_for(lambda: seen.add(_uncached_get(product["id"]).headers["X-Served-By"]) or len(seen) == 3, timeout=15)
+        served = collections.Counter()
+        for _ in range(300):
+            response = _uncached_get(product["id"])
+            assert response.status_code == 200, response.text
+            served[response.headers["X-Served-By"]] += 1
+        assert len(served) == 3, served
+        assert min(served.values()) >= 0.2 * 300, served
+    finally:
+        compose("up", "-d", "--wait", "--no-recreate", "--scale", "product=1", "product", timeout=300)
+    statuses = collections.Counter(_uncached_get(product["id"]).status_code for _ in range(100))
+    assert statuses == {200: 100}
+
+
+def test_product_reads_keep_working_while_redis_cache_is_down(product):
+    compose("stop", "redis-cache")
+    try:
+        for _ in range(10):
+            assert _uncached_get(product["id"]).status_code == 200
+        assert Client().get(f"/api/products/?page_size=3&probe={uuid.uuid4().hex}").status_code == 200
+    finally:
+        compose("start", "redis-cache")
+    wait_for(lambda: Client().get("/health/").status_code == 200, timeout=60, interval=1)
