@@ -131,7 +131,7 @@ def setup() -> dict:
     email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
     requests.post(f"{BASE}/api/auth/register/", json={"email": email, "password": "bench-Passw0rd-9"}, timeout=10).raise_for_status()
     docs = requests.get(f"{BASE}/api/docs/", timeout=10).text
-    static = re.search(r'(/static/[^"]+\.js)', docs).group(1)
+    static = re.search(r'(/static/[^"]+\.png)', docs).group(1)  # a small file: the favicon
     requests.get(f"{BASE}/api/products/{product['id']}/", timeout=10)  # prime the edge cache
     return {"product": product["id"], "user_token": login(email, "bench-Passw0rd-9"), "static": static}
 
