@@ -12,6 +12,8 @@ from contextvars import ContextVar
 from django.conf import settings
 
 _pinned: ContextVar[bool] = ContextVar("pinned_to_primary", default=False)
+# a GET/HEAD request cannot write; anything else (unsafe requests, workers, commands) may
+_read_only: ContextVar[bool] = ContextVar("read_only_request", default=False)
 
 COOKIE = "primary_pin"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -19,6 +21,10 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 def is_pinned() -> bool:
     return _pinned.get()
+
+
+def is_read_only() -> bool:
+    return _read_only.get()
 
 
 def pin() -> None:
@@ -39,10 +45,12 @@ class PrimaryPinMiddleware:
         except ValueError:
             pinned_until = 0.0
         token = _pinned.set(writes or pinned_until > time.time())
+        read_only_token = _read_only.set(not writes)
         try:
             response = self.get_response(request)
         finally:
             _pinned.reset(token)
+            _read_only.reset(read_only_token)
         if writes and response.status_code < 400:
             seconds = settings.PIN_SECONDS
             response.set_cookie(COOKIE, f"{time.time() + seconds:.3f}", max_age=seconds, httponly=True, samesite="Lax")

@@ -14,7 +14,7 @@ from itertools import islice
 
 from django.db.models import QuerySet
 
-from shared.db import replicas, shards
+from shared.db import ids, replicas, shards
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,25 @@ class Page:
         return self.page * self.page_size < self.count
 
 
-def scatter_gather(*, query: Callable[[str], QuerySet], order: Sequence[str], page: int, page_size: int) -> Page:
+def on_shards(queryset: QuerySet, field: str, logical_shards: Sequence[int]) -> QuerySet:
+    """Only the rows whose `field` (an ID that carries its shard) belongs to `logical_shards`."""
+    column = queryset.model._meta.get_field(field).column
+    table = queryset.model._meta.db_table
+    return queryset.extra(
+        where=[f'(("{table}"."{column}" >> {ids.SEQUENCE_BITS}) & {ids.MAX_LOGICAL_SHARDS - 1}) = ANY(%s)'],
+        params=[list(logical_shards)],
+    )
+
+
+def scatter_gather(
+    *, query: Callable[[str], QuerySet], order: Sequence[str], page: int, page_size: int, shard_field: str = "id"
+) -> Page:
     """Page `page` of `query(alias)` over all servers, ordered by `order`.
 
     `order` must be all ascending or all descending and end with the primary key, e.g.
-    `("-price", "-id")`, so that the merge order equals the order inside each server.
+    `("-price", "-id")`, so that the merge order equals the order inside each server. Each server
+    answers only for the logical shards the map gives it (`shard_field` carries the shard), so rows
+    being copied by `move_shard` are never counted twice.
     """
     directions = {field.startswith("-") for field in order}
     if len(directions) != 1:
@@ -41,12 +55,17 @@ def scatter_gather(*, query: Callable[[str], QuerySet], order: Sequence[str], pa
     fields = [field.lstrip("-") for field in order]
     limit = page * page_size
 
-    def read(alias: str) -> tuple[list, int]:
-        queryset = query(alias).order_by(*order)
-        return list(queryset[:limit]), queryset.count()
-
+    shard_map = shards.shard_map()
     parts, total = [], 0
     for primary in shards.primaries():
+        owned = shard_map.shards_on(primary)
+        if not owned:
+            continue
+
+        def read(alias: str) -> tuple[list, int]:
+            queryset = on_shards(query(alias), shard_field, owned).order_by(*order)
+            return list(queryset[:limit]), queryset.count()
+
         rows, count = replicas.run_read(primary, read)
         parts.append(rows)
         total += count

@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import threading
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from shared.db import ids
+from shared.db import ids, pinning
 from shared.settings.environ import env, env_int
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class ShardMap:
 
     logical_shards: int
     assignments: dict[int, str]
+    moving: frozenset[int] = frozenset()
 
     def server_of(self, shard: int) -> str:
         try:
@@ -47,7 +53,7 @@ class ShardMap:
 
     def moved(self, shard: int, to_server: str) -> ShardMap:
         """A copy of the map with `shard` assigned to `to_server` (what resharding flips to)."""
-        return ShardMap(self.logical_shards, {**self.assignments, shard: to_server})
+        return ShardMap(self.logical_shards, {**self.assignments, shard: to_server}, self.moving)
 
     @classmethod
     def parse(cls, spec: str, logical_shards: int) -> ShardMap:
@@ -79,6 +85,56 @@ class ShardMap:
 
 class UnknownShard(LookupError):
     """A logical shard that the shard map does not assign (e.g. an ID made by another service)."""
+
+
+class MapStore:
+    """The shard map in force: the configured one with the changes `move_shard` made laid over it.
+
+    Changes live in the `ShardAssignment` table of the home server (the first primary), read at
+    most every SHARD_MAP_REFRESH_SECONDS per process; if they cannot be read, the last map read
+    stays in force.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._overrides: tuple[dict[int, str], frozenset[int]] = ({}, frozenset())
+        self._loaded_at = float("-inf")
+
+    def current(self) -> ShardMap:
+        configured: ShardMap = settings.SHARD_MAP
+        if time.monotonic() - self._loaded_at >= settings.SHARD_MAP_REFRESH_SECONDS:
+            self._reload()
+        overrides, moving = self._overrides
+        if not overrides and not moving:
+            return configured
+        return ShardMap(configured.logical_shards, {**configured.assignments, **overrides}, moving)
+
+    def _reload(self) -> None:
+        from shared.db.models import ShardAssignment
+
+        with self._lock:
+            self._loaded_at = time.monotonic()
+            try:
+                rows = list(ShardAssignment.objects.using(primaries()[0]).values_list("shard", "server", "moving"))
+            except Exception as exc:  # noqa: BLE001 - keep serving with the last map we know
+                logger.debug("shard map changes not read: %s", exc)
+                return
+            self._overrides = ({s: server for s, server, _ in rows}, frozenset(s for s, _, m in rows if m))
+
+    def forget(self) -> None:
+        """Read the changes again on the next call (tests, and the move command)."""
+        self._loaded_at = float("-inf")
+
+
+map_store = MapStore()
+
+
+class ShardMoving(Exception):
+    """A write to a logical shard whose rows are being moved to another server right now."""
+
+    def __init__(self, shard: int):
+        super().__init__(f"logical shard {shard} is moving")
+        self.shard = shard
 
 
 def topology_from_env() -> dict[str, ShardServer]:
@@ -131,7 +187,7 @@ def topology() -> dict[str, ShardServer]:
 
 
 def shard_map() -> ShardMap:
-    return settings.SHARD_MAP
+    return map_store.current()
 
 
 def primaries() -> list[str]:
@@ -150,7 +206,12 @@ def shard_for_natural_key(value: str) -> int:
 
 
 def primary_for_shard(shard: int) -> str:
-    return shard_map().server_of(shard)
+    """The primary holding `shard`; refused (ShardMoving) for writers while the shard moves."""
+    current = shard_map()
+    server = current.server_of(shard)
+    if shard in current.moving and not pinning.is_read_only():
+        raise ShardMoving(shard)
+    return server
 
 
 def primary_for_id(object_id: int) -> str:

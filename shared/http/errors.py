@@ -84,6 +84,14 @@ _DRF_CODES = {
 
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every exception a view raises becomes the one error shape."""
+    from shared.db.shards import ShardMoving
+
+    if isinstance(exc, ShardMoving):
+        response = Response(
+            error_body("shard_moving", "This data is being moved to another server; retry in a few seconds."), status=503
+        )
+        response["Retry-After"] = "2"
+        return response
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):

@@ -134,6 +134,10 @@ REPLICA_MAX_LAG_SECONDS = env_float("REPLICA_MAX_LAG_SECONDS", 5.0)
 REPLICA_RETRY_SECONDS = env_float("REPLICA_RETRY_SECONDS", 5.0)
 REPLICA_CHECK_SECONDS = env_float("REPLICA_CHECK_SECONDS", 2.0)
 PIN_SECONDS = env_int("PIN_SECONDS", 5)
+SHARD_MAP_REFRESH_SECONDS = env_float("SHARD_MAP_REFRESH_SECONDS", 1.0)
+# (model label, field whose value carries the logical shard), parents before children: what
+# `move_shard` copies and `shard_report` counts
+SHARDED_MODELS: list[tuple[str, str]] = []
 
 # ------------------------------------------------------------------------------------------------
 # Calls to other services

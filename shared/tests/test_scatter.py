@@ -29,6 +29,7 @@ def test_pages_of_a_merged_order_neither_repeat_nor_skip(monkeypatch):
         "db1": [FakeRow(i, price=i % 7) for i in range(1, 60, 2)],
     }
     monkeypatch.setattr(replicas, "run_read", lambda primary, read: read(primary))
+    monkeypatch.setattr(scatter, "on_shards", lambda queryset, field, owned: queryset)
 
     def query(alias):
         return FakeQuerySet(data[alias])
@@ -44,5 +45,6 @@ def test_pages_of_a_merged_order_neither_repeat_nor_skip(monkeypatch):
 def test_descending_order(monkeypatch):
     data = {"db0": [FakeRow(i, 0) for i in (1, 4, 5)], "db1": [FakeRow(i, 0) for i in (2, 3, 6)]}
     monkeypatch.setattr(replicas, "run_read", lambda primary, read: read(primary))
+    monkeypatch.setattr(scatter, "on_shards", lambda queryset, field, owned: queryset)
     page = scatter.scatter_gather(query=lambda a: FakeQuerySet(data[a]), order=("-id",), page=1, page_size=4)
     assert [row.id for row in page.items] == [6, 5, 4, 3]

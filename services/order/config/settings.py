@@ -7,3 +7,4 @@ SERVICE_NAME = "order"
 INSTALLED_APPS = [*INSTALLED_APPS, "orders"]
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "order service"}  # noqa: F405
 ORDER_MAX_ITEMS = 50
+SHARDED_MODELS = [("orders.Order", "id"), ("orders.OrderItem", "order_id"), ("orders.OrderStatusChange", "order_id")]

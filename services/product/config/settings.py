@@ -17,3 +17,4 @@ CELERY_BEAT_SCHEDULE = {
     **CELERY_BEAT_SCHEDULE,  # noqa: F405
     "warm-cache": {"task": "products.warm_cache", "schedule": 60.0},
 }
+SHARDED_MODELS = [("products.Product", "id")]

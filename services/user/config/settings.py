@@ -13,3 +13,4 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "user service"}  # noqa: F405
+SHARDED_MODELS = [("users.User", "id"), ("users.RefreshTokenRecord", "user_id")]

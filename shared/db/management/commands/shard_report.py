@@ -1,0 +1,27 @@
+"""`manage.py shard_report [--json]`: what each shard server holds and how far behind its replicas are."""
+
+import json
+
+from django.core.management.base import BaseCommand
+
+from shared.db.resharding import shard_report
+
+
+class Command(BaseCommand):
+    help = "Per shard server: logical shards, row counts per sharded model, replica lag."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, **options):
+        report = shard_report()
+        if options["json"]:
+            self.stdout.write(json.dumps(report, indent=2))
+            return
+        for server in report:
+            self.stdout.write(f"{server['server']}: logical shards {server['logical_shards']}"
+                              + (f", moving {server['moving']}" if server["moving"] else ""))
+            for label, count in server["rows"].items():
+                self.stdout.write(f"    {label}: {count} rows")
+            for replica, lag in server["replica_lag"].items():
+                self.stdout.write(f"    replica {replica}: lag {lag}")
