@@ -15,6 +15,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from http.cookiejar import CookiePolicy
 from urllib.parse import urlsplit
 
 import requests
@@ -29,8 +30,30 @@ from shared.http.middleware import current_request_id
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
+class NoCookies(CookiePolicy):
+    """A service-to-service session is shared by every caller: it must never keep a cookie.
+
+    (A kept `Set-Cookie` would be sent along with every later call, whoever makes it.)
+    """
+
+    netscape = True
+    rfc2965 = hide_cookie2 = False
+
+    def set_ok(self, cookie, request):
+        return False
+
+    def return_ok(self, cookie, request):
+        return False
+
+    def domain_return_ok(self, domain, request):
+        return False
+
+    def path_return_ok(self, path, request):
+        return False
+
+
 def make_session(*, pool_size: int = 20, retries: int = 2) -> requests.Session:
-    """A `requests.Session` with keep-alive pools and retries of idempotent requests."""
+    """A `requests.Session` with keep-alive pools, retries of idempotent requests and no cookie jar."""
     retry = Retry(
         total=retries,
         connect=0,  # a refused connection is retried on another replica by ServiceClient
@@ -45,6 +68,7 @@ def make_session(*, pool_size: int = 20, retries: int = 2) -> requests.Session:
     )
     adapter = HTTPAdapter(pool_connections=16, pool_maxsize=pool_size, max_retries=retry)
     session = requests.Session()
+    session.cookies.set_policy(NoCookies())
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

@@ -21,3 +21,33 @@ def test_parse_error_is_malformed_request_and_unknown_errors_are_left_to_the_500
     assert exception_handler(exceptions.NotAuthenticated(), {}).status_code == 401
     assert exception_handler(RuntimeError("bug"), {}) is None
     assert ApplicationError("x").status_code == 400
+
+
+def test_service_sessions_keep_no_cookies():
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from shared.clients import make_session
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.headers.get("Cookie"))
+            self.send_response(200)
+            self.send_header("Set-Cookie", "primary_pin=123; Path=/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        session = make_session()
+        for _ in range(2):
+            session.get(f"http://127.0.0.1:{server.server_port}/")
+    finally:
+        server.shutdown()
+    assert seen == [None, None]  # the cookie one caller got is never sent for the next

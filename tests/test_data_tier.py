@@ -1,0 +1,155 @@
+"""Shards and replicas, checked where the data really is: psql in the shard containers."""
+
+import hashlib
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from conftest import Client, compose, login, psql, register, server_of, wait_for
+
+USERS_ON = "SELECT count(*) FROM users_user WHERE id = ANY('{%s}'::bigint[])"
+
+
+def _in_list(ids) -> str:
+    return ",".join(str(i) for i in ids)
+
+
+def test_two_hundred_users_spread_over_both_servers_each_row_once():
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        users = list(pool.map(lambda _: register(), range(200)))
+    ids = [u.id for u in users]
+    on = [int(psql(f"user-db-{n}", "users", USERS_ON % _in_list(ids))[0][0]) for n in (0, 1)]
+    assert sum(on) == 200  # each row exactly once
+    assert min(on) >= 50, on  # each server holds at least 25%
+    # and each is where its ID says
+    for user in users[:20]:
+        assert psql(f"user-db-{server_of(user.id)}", "users", USERS_ON % user.id) == [["1"]]
+
+
+def test_a_users_orders_sit_on_that_users_shard_server(products):
+    for _ in range(4):
+        user = login(register())
+        order = user.client.post(
+            "/api/orders/", json={"items": [{"product_id": products[0]["id"], "quantity": 1}]}, headers=user.auth
+        ).json()
+        home = server_of(user.id)
+        assert psql(f"order-db-{home}", "orders", f"SELECT user_id FROM orders_order WHERE id = {order['id']}") == [[user.id]]
+        assert psql(f"order-db-{1 - home}", "orders", f"SELECT 1 FROM orders_order WHERE id = {order['id']}") == []
+
+
+def _scans(container: str) -> int:
+    rows = psql(container, "users", "SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables "
+                                     "WHERE relname = 'users_user'")
+    return int(rows[0][0])
+
+
+def _all_scans() -> dict[str, int]:
+    return {c: _scans(c) for c in ("user-db-0", "user-db-0-replica", "user-db-1", "user-db-1-replica")}
+
+
+def test_read_heavy_traffic_is_served_by_the_replicas_according_to_the_databases():
+    # given: signed-in users, reading with their token only (no read-your-writes pin from the login)
+    readers = [login(register()) for _ in range(6)]
+    tokens = [u.auth for u in readers]
+    before = _all_scans()
+    client = None
+    # when: 300 profile reads through the gateway
+    for n in range(300):
+        # a new client address every 100 reads keeps clear of the per-address rate limit
+        client = client if n % 100 else Client()
+        assert client.get("/api/users/me/", headers=tokens[n % len(tokens)]).status_code == 200
+    # then: the databases' own statistics (flushed within ~10 s) say who ran the queries
+    def deltas():
+        after = _all_scans()
+        d = {c: after[c] - before[c] for c in after}
+        return d if sum(d.values()) >= 300 else None
+
+    delta = wait_for(deltas, timeout=30, interval=1)
+    on_replicas = delta["user-db-0-replica"] + delta["user-db-1-replica"]
+    assert on_replicas / sum(delta.values()) >= 0.9, delta
+
+
+def test_reads_survive_a_stopped_replica_and_it_serves_again_after_restart():
+    user = login(register())
+    while server_of(user.id) != 0:
+        user = login(register())
+    client = Client()
+    compose("stop", "user-db-0-replica")
+    try:
+        statuses = [client.get("/api/users/me/", headers=user.auth).status_code for _ in range(200)]
+    finally:
+        compose("start", "user-db-0-replica")
+    assert statuses == [200] * 200
+    compose("up", "-d", "--wait", "user-db-0-replica", timeout=180)
+    before = _scans("user-db-0-replica")
+
+    def replica_used_again():
+        for _ in range(20):
+            client.get("/api/users/me/", headers=user.auth)
+        return _scans("user-db-0-replica") > before
+
+    wait_for(replica_used_again, timeout=60, interval=1)
+
+
+def test_register_then_read_at_once_is_never_stale():
+    def once(_):
+        user = register()  # the client keeps the pin cookie set by this write
+        login(user)
+        me = user.client.get("/api/users/me/", headers=user.auth)
+        return me.status_code == 200 and me.json()["id"] == user.id
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(once, range(100)))
+    assert results.count(True) == 100
+
+
+def _shard_for_email(email: str, logical_shards: int = 16) -> int:
+    # the same hash as shared.db.shards.shard_for_natural_key, to make users on a chosen shard
+    digest = hashlib.blake2b(email.strip().lower().encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % logical_shards
+
+
+def _shard_rows(container: str, shard: int) -> int:
+    sql = f"SELECT count(*) FROM users_user WHERE ((id >> 12) & 1023) = {shard}"
+    return int(psql(container, "users", sql)[0][0])
+
+
+def test_moving_a_logical_shard_under_read_traffic_loses_no_row_and_fails_no_read():
+    shard = 7  # on user-db-0 in the default map
+    users = []
+    while len(users) < 5:
+        email = f"mover-{uuid.uuid4().hex[:10]}@example.com"
+        if _shard_for_email(email) == shard:
+            users.append(login(register(email=email)))
+    before = (_shard_rows("user-db-0", shard), _shard_rows("user-db-1", shard))
+    assert before[0] >= 5 and before[1] == 0
+    failures, reads, stop = [], [0], threading.Event()
+
+    def read_constantly():
+        client = Client()
+        while not stop.is_set():
+            for user in users:
+                response = client.get("/api/users/me/", headers=user.auth)
+                reads[0] += 1
+                if response.status_code != 200 or response.json()["id"] != user.id:
+                    failures.append(response.status_code)
+                time.sleep(0.03)  # about 30 reads/s: a steady load well inside the per-address rate limit
+
+    reader = threading.Thread(target=read_constantly)
+    reader.start()
+    try:
+        out = compose("exec", "-T", "user", "python", "manage.py", "move_shard", "--shard", str(shard), "--to", "db1")
+        time.sleep(1)
+    finally:
+        stop.set()
+        reader.join()
+    try:
+        assert "moved shard 7 to db1" in out
+        assert failures == [] and reads[0] > 50
+        assert (_shard_rows("user-db-0", shard), _shard_rows("user-db-1", shard)) == (0, before[0])
+        # served from the new server: logins find the moved users there
+        assert login(users[0]).access
+    finally:
+        compose("exec", "-T", "user", "python", "manage.py", "move_shard", "--shard", str(shard), "--to", "db0")
+    assert _shard_rows("user-db-0", shard) == before[0]
