@@ -66,3 +66,29 @@ def test_openapi_schema_covers_the_whole_public_api_and_docs_render_offline():
     static = client.get(asset)
     assert static.status_code == 200
     assert "immutable" in static.headers["Cache-Control"]
+
+
+def test_prometheus_scrapes_every_service_replica():
+    import json
+
+    from conftest import compose, wait_for
+
+    def targets():
+        out = compose("exec", "-T", "prometheus", "curl", "-s", "http://localhost:9090/api/v1/targets?state=active")
+        active = json.loads(out)["data"]["activeTargets"]
+        up = {t["labels"].get("service") for t in active if t["health"] == "up"}
+        return up >= {"gateway", "user", "product", "order"} and up
+
+    wait_for(targets, timeout=60, interval=2)
+
+
+def test_request_id_reaches_the_services_and_the_workers_logs(user, products):
+    from conftest import compose, wait_for
+
+    request_id = f"trace-{user.id}"
+    response = user.client.post(
+        "/api/orders/", json={"items": [{"product_id": products[0]["id"], "quantity": 1}]},
+        headers={**user.auth, "X-Request-ID": request_id},
+    )
+    assert response.status_code == 202 and response.headers["X-Request-ID"] == request_id
+    wait_for(lambda: request_id in compose("logs", "--since", "2m", "order", "product-worker"), timeout=30, interval=1)

@@ -62,6 +62,7 @@ def process(envelope) -> None:
     """Validate and apply one event; InvalidEnvelope means it can never succeed."""
     envelope = validate_envelope(envelope)
     handler_for(envelope["type"])(envelope)
+    logger.info("applied %s %s from %s", envelope["type"], envelope["id"], envelope["producer"])
 
 
 def replay(letter: DeadLetter) -> None:

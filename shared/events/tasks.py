@@ -7,6 +7,7 @@ from django.conf import settings
 
 from shared.events import consumers, outbox
 from shared.events.envelope import InvalidEnvelope
+from shared.http.middleware import request_id_var
 
 logger = logging.getLogger(__name__)
 
@@ -14,17 +15,27 @@ logger = logging.getLogger(__name__)
 @shared_task(name="events.handle", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def handle_event(self, envelope):
     """Apply an event; retry failures with backoff; after EVENT_MAX_RETRIES keep it as a dead letter."""
+    # the request that caused the event: its ID is on every log line and on the events this one causes
+    request_id = str(envelope.get("request_id") or envelope.get("id") or "-") if isinstance(envelope, dict) else "-"
+    token = request_id_var.set(request_id)
+    try:
+        _handle(self, envelope)
+    finally:
+        request_id_var.reset(token)
+
+
+def _handle(task, envelope) -> None:
     try:
         consumers.process(envelope)
     except InvalidEnvelope as exc:
-        consumers.store_dead_letter(envelope, f"invalid: {exc}", attempts=self.request.retries + 1)
+        consumers.store_dead_letter(envelope, f"invalid: {exc}", attempts=task.request.retries + 1)
     except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
-        if self.request.retries >= settings.EVENT_MAX_RETRIES:
-            consumers.store_dead_letter(envelope, f"{exc.__class__.__name__}: {exc}", self.request.retries + 1)
+        if task.request.retries >= settings.EVENT_MAX_RETRIES:
+            consumers.store_dead_letter(envelope, f"{exc.__class__.__name__}: {exc}", task.request.retries + 1)
             return
-        delay = consumers.backoff_seconds(self.request.retries)
-        logger.warning("event %s failed (%s); retry %s in %.1fs", envelope.get("id"), exc, self.request.retries + 1, delay)
-        raise self.retry(exc=exc, countdown=delay) from None
+        delay = consumers.backoff_seconds(task.request.retries)
+        logger.warning("event %s failed (%s); retry %s in %.1fs", envelope.get("id"), exc, task.request.retries + 1, delay)
+        raise task.retry(exc=exc, countdown=delay) from None
 
 
 @shared_task(name="events.sweep_outbox", ignore_result=True, expires=10)
