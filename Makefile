@@ -7,7 +7,7 @@ SERVICE ?= product
 N ?= 3
 UNIT_TARGETS := gateway user product order shared
 
-.PHONY: help up down logs ps seed scale bench test unit integration images wheelhouse lock bootstrap venv clean env
+.PHONY: help up down logs ps seed scale bench test unit integration images wheelhouse lock bootstrap venv clean env lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -88,12 +88,15 @@ unit: images ## unit tests of the gateway, each service and shared/, inside thei
 		bash deploy/scripts/unit-tests.sh $$target; \
 	done
 
-integration: venv ## cross-service tests through nginx on 127.0.0.1 (starts the stack if needed)
-	@curl -fsS -o /dev/null "http://127.0.0.1:$${HTTP_PORT:-8080}/health/" 2>/dev/null || $(MAKE) --no-print-directory up
+integration: venv up ## cross-service tests through nginx on 127.0.0.1 (brings the stack up to date first)
 	@echo "--> integration tests (tests/) against http://127.0.0.1:$${HTTP_PORT:-8080}"
 	@$(PY) -m pytest tests
 
 test: unit integration ## every test: unit tests, then the integration tests against the running stack
+
+lint: venv ## ruff: lint rules and formatting (settings in pyproject.toml)
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
 
 bench: venv ## load benchmark on 127.0.0.1; prints and saves bench/results/*.json and *.md
 	@$(PY) bench/run.py

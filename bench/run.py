@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -49,8 +49,12 @@ def log(message: str) -> None:
 
 def compose(*args: str, env: dict | None = None) -> str:
     done = subprocess.run(
-        ["docker", "compose", *args], cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=600,
+        ["docker", "compose", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
     )
     if done.returncode != 0:
         raise RuntimeError(f"docker compose {' '.join(args)} failed:\n{done.stderr[-2000:]}")
@@ -87,8 +91,21 @@ def wrk(url: str, *, script: str | None = None, headers: dict | None = None, env
 
 def wrk_in_network(url: str) -> dict:
     network = json.loads(compose("config", "--format", "json"))["name"] + "_default"
-    args = ["docker", "run", "--rm", "--network", network, "scaling-django/bench",
-            "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "--timeout", "5s", url]
+    args = [
+        "docker",
+        "run",
+        "--rm",
+        "--network",
+        network,
+        "scaling-django/bench",
+        "-t2",
+        f"-c{CONNECTIONS}",
+        f"-d{SECONDS}s",
+        "--latency",
+        "--timeout",
+        "5s",
+        url,
+    ]
     return parse_wrk(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
 
 
@@ -117,19 +134,36 @@ def setup() -> dict:
         log("installing wrk (Debian package)")
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
     log("building the in-network load generator image")
-    subprocess.run(["docker", "build", "-q", "-t", "scaling-django/bench", "-f", "deploy/images/bench/Dockerfile", "."],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        ["docker", "build", "-q", "-t", "scaling-django/bench", "-f", "deploy/images/bench/Dockerfile", "."],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     log("lifting nginx's rate limits for the run")
     compose("up", "-d", "--wait", "nginx", env=LIFTED_LIMITS)
-    env = dict(line.split("=", 1) for line in (ROOT / ".env").read_text().splitlines() if "=" in line and not line.startswith("#"))
+    env = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
     admin = login(env.get("ADMIN_EMAIL", "admin@example.com"), env.get("ADMIN_PASSWORD", "admin-Passw0rd!"))
     product = requests.post(
         f"{BASE}/api/products/",
-        json={"sku": f"BENCH-{uuid.uuid4().hex[:8]}", "name": "Bench", "category": "tools", "price": "9.99", "stock": 10_000_000},
-        headers={"Authorization": f"Bearer {admin}"}, timeout=10,
+        json={
+            "sku": f"BENCH-{uuid.uuid4().hex[:8]}",
+            "name": "Bench",
+            "category": "tools",
+            "price": "9.99",
+            "stock": 10_000_000,
+        },
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=10,
     ).json()
     email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-    requests.post(f"{BASE}/api/auth/register/", json={"email": email, "password": "bench-Passw0rd-9"}, timeout=10).raise_for_status()
+    requests.post(
+        f"{BASE}/api/auth/register/", json={"email": email, "password": "bench-Passw0rd-9"}, timeout=10
+    ).raise_for_status()
     docs = requests.get(f"{BASE}/api/docs/", timeout=10).text
     static = re.search(r'(/static/[^"]+\.png)', docs).group(1)  # a small file: the favicon
     requests.get(f"{BASE}/api/products/{product['id']}/", timeout=10)  # prime the edge cache
@@ -139,7 +173,7 @@ def setup() -> dict:
 def main() -> int:
     ctx = setup()
     product_url = f"{BASE}/api/products/{ctx['product']}/"
-    results: dict = {"started_at": datetime.now(timezone.utc).isoformat(), "seconds": SECONDS, "connections": CONNECTIONS}
+    results: dict = {"started_at": datetime.now(UTC).isoformat(), "seconds": SECONDS, "connections": CONNECTIONS}
     try:
         log("a: nginx static file")
         results["a_static"] = wrk(BASE + ctx["static"])
@@ -151,11 +185,14 @@ def main() -> int:
         results["d_direct_to_service"] = wrk_in_network(f"http://product:8000/api/products/{ctx['product']}/")
         log("e: order placement")
         results["e_place_order"] = wrk(
-            f"{BASE}/api/orders/", script="place_order.lua",
+            f"{BASE}/api/orders/",
+            script="place_order.lua",
             env={"BENCH_TOKEN": ctx["user_token"], "BENCH_PRODUCT": ctx["product"]},
         )
         results["ratio_b_over_a"] = round(results["b_edge_hit"]["rps"] / results["a_static"]["rps"], 3)
-        results["ratio_c_over_d"] = round(results["c_through_gateway"]["rps"] / results["d_direct_to_service"]["rps"], 3)
+        results["ratio_c_over_d"] = round(
+            results["c_through_gateway"]["rps"] / results["d_direct_to_service"]["rps"], 3
+        )
         for replicas in (1, 3):
             log(f"c with product at {replicas} replica(s), each capped to {CPU_SHARE} CPU")
             scale_product(replicas)
@@ -175,7 +212,7 @@ def main() -> int:
 
 def write(results: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     rows = [(name, r) for name, r in results.items() if isinstance(r, dict)]
     lines = [
         f"# Benchmark {stamp}",
@@ -184,7 +221,10 @@ def write(results: dict) -> None:
         "",
         "| scenario | req/s | p50 ms | p99 ms | requests | errors |",
         "|---|---:|---:|---:|---:|---:|",
-        *[f"| {name} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['requests']} | {r['errors']} |" for name, r in rows],
+        *[
+            f"| {name} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['requests']} | {r['errors']} |"
+            for name, r in rows
+        ],
         "",
         f"- b/a (edge cache hit vs static file): **{results.get('ratio_b_over_a')}**",
         f"- c/d (through nginx + gateway vs straight to the service): **{results.get('ratio_c_over_d')}**",

@@ -75,8 +75,11 @@ class LayeredCache:
             return getattr(cache, operation)(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - a cache outage must never fail a request
             self._l2_down_until = time.monotonic() + settings.CACHE_RETRY_SECONDS
-            logger.warning("redis-cache unavailable (%s); bypassing it for %ss", exc.__class__.__name__,
-                           settings.CACHE_RETRY_SECONDS)
+            logger.warning(
+                "redis-cache unavailable (%s); bypassing it for %ss",
+                exc.__class__.__name__,
+                settings.CACHE_RETRY_SECONDS,
+            )
             return default
 
     # --- reading ----------------------------------------------------------------------------------

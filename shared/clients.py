@@ -108,7 +108,7 @@ class Replicas:
             if not candidates:
                 return None
             self._turn += 1
-            rotated = candidates[self._turn % len(candidates):] + candidates[: self._turn % len(candidates)]
+            rotated = candidates[self._turn % len(candidates) :] + candidates[: self._turn % len(candidates)]
             best = min(rotated, key=lambda a: self._in_flight.get(a, 0))
             self._in_flight[best] = self._in_flight.get(best, 0) + 1
             return best
@@ -150,7 +150,11 @@ class ServiceClient:
             tried.add(address)
             try:
                 return self.session.request(
-                    method, f"{self.scheme}://{address}:{self.port}{path}", headers=headers, timeout=self.timeout, **kwargs
+                    method,
+                    f"{self.scheme}://{address}:{self.port}{path}",
+                    headers=headers,
+                    timeout=self.timeout,
+                    **kwargs,
                 )
             except requests.exceptions.ReadTimeout as exc:
                 raise UpstreamTimeout(f"The {self.service} service did not answer in time.") from exc

@@ -100,7 +100,9 @@ def test_forged_expired_and_unsigned_tokens_are_401(user, where):
         "expired": jwt.encode(_claims(user, exp=now - 60, iat=now - 1000), key, algorithm="RS256"),
         "wrong audience": jwt.encode(_claims(user, aud="someone-else"), key, algorithm="RS256"),
         "wrong issuer": jwt.encode(_claims(user, iss="evil"), key, algorithm="RS256"),
-        "forged (HS256, a key of our own)": jwt.encode(_claims(user), "a-secret-that-is-not-the-signing-key", algorithm="HS256"),
+        "forged (HS256, a key of our own)": jwt.encode(
+            _claims(user), "a-secret-that-is-not-the-signing-key", algorithm="HS256"
+        ),
         "alg none": jwt.encode(_claims(user), None, algorithm="none"),
         "tampered": user.access[:-8] + ("A" * 8 if not user.access.endswith("A" * 8) else "B" * 8),
     }

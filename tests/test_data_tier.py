@@ -34,13 +34,18 @@ def test_a_users_orders_sit_on_that_users_shard_server(products):
             "/api/orders/", json={"items": [{"product_id": products[0]["id"], "quantity": 1}]}, headers=user.auth
         ).json()
         home = server_of(user.id)
-        assert psql(f"order-db-{home}", "orders", f"SELECT user_id FROM orders_order WHERE id = {order['id']}") == [[user.id]]
+        assert psql(f"order-db-{home}", "orders", f"SELECT user_id FROM orders_order WHERE id = {order['id']}") == [
+            [user.id]
+        ]
         assert psql(f"order-db-{1 - home}", "orders", f"SELECT 1 FROM orders_order WHERE id = {order['id']}") == []
 
 
 def _scans(container: str) -> int:
-    rows = psql(container, "users", "SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables "
-                                     "WHERE relname = 'users_user'")
+    rows = psql(
+        container,
+        "users",
+        "SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'users_user'",
+    )
     return int(rows[0][0])
 
 
@@ -59,6 +64,7 @@ def test_read_heavy_traffic_is_served_by_the_replicas_according_to_the_databases
         # a new client address every 100 reads keeps clear of the per-address rate limit
         client = client if n % 100 else Client()
         assert client.get("/api/users/me/", headers=tokens[n % len(tokens)]).status_code == 200
+
     # then: the databases' own statistics (flushed within ~10 s) say who ran the queries
     def deltas():
         after = _all_scans()

@@ -5,20 +5,30 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import Client, compose, login, psql, register, server_of, wait_for
+from conftest import compose, login, psql, register, server_of, wait_for
 
 TERMINAL = {"confirmed", "rejected", "cancelled"}
 
 
 def _new_product(admin, stock: int, price: str = "10.00") -> dict:
-    body = {"sku": f"EV-{uuid.uuid4().hex[:10]}", "name": "Event test", "category": "tools", "price": price, "stock": stock}
+    body = {
+        "sku": f"EV-{uuid.uuid4().hex[:10]}",
+        "name": "Event test",
+        "category": "tools",
+        "price": price,
+        "stock": stock,
+    }
     response = admin.client.post("/api/products/", json=body, headers=admin.auth)
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def _stock(product: dict) -> int:
-    rows = psql(f"product-db-{server_of(product['id'])}", "products", f"SELECT stock FROM products_product WHERE id = {product['id']}")
+    rows = psql(
+        f"product-db-{server_of(product['id'])}",
+        "products",
+        f"SELECT stock FROM products_product WHERE id = {product['id']}",
+    )
     return int(rows[0][0])
 
 
@@ -78,7 +88,7 @@ def test_twenty_concurrent_orders_for_five_units_confirm_exactly_five(admin):
     buyers = [login(register()) for _ in range(20)]
     with ThreadPoolExecutor(max_workers=10) as pool:
         order_ids = list(pool.map(lambda u: _place(u, product), buyers))
-    statuses = [_wait_terminal(u, [o], timeout=60)[o] for u, o in zip(buyers, order_ids)]
+    statuses = [_wait_terminal(u, [o], timeout=60)[o] for u, o in zip(buyers, order_ids, strict=True)]
     assert statuses.count("confirmed") == 5
     assert statuses.count("rejected") == 15
     assert _stock(product) == 0
@@ -196,7 +206,11 @@ def test_deleting_a_user_archives_their_orders(admin):
     assert user.client.delete("/api/users/me/", headers=user.auth).status_code == 204
     home = server_of(user.id)
     wait_for(
-        lambda: psql(f"order-db-{home}", "orders", f"SELECT archived_at IS NOT NULL FROM orders_order WHERE id = {order_id}")
-        == [["t"]],
+        lambda: (
+            psql(
+                f"order-db-{home}", "orders", f"SELECT archived_at IS NOT NULL FROM orders_order WHERE id = {order_id}"
+            )
+            == [["t"]]
+        ),
         timeout=30,
     )

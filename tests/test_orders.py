@@ -26,7 +26,10 @@ def test_order_flow_register_login_browse_order_list_detail_cancel(user, product
     assert order["status"] == "pending"
     expected = Decimal(a["price"]) * 2 + Decimal(b["price"])
     assert Decimal(order["total"]) == expected
-    assert {(i["product_id"], i["unit_price"]) for i in order["items"]} == {(a["id"], a["price"]), (b["id"], b["price"])}
+    assert {(i["product_id"], i["unit_price"]) for i in order["items"]} == {
+        (a["id"], a["price"]),
+        (b["id"], b["price"]),
+    }
     # stored on the user's shard server, owned by the user
     home = server_of(user.id)
     assert server_of(order["id"]) == home

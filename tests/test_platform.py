@@ -55,9 +55,17 @@ def test_openapi_schema_covers_the_whole_public_api_and_docs_render_offline():
     client = Client()
     schema = client.get("/api/schema/").json()
     assert schema["openapi"].startswith("3.")
-    for path in ("/api/auth/register/", "/api/auth/login/", "/api/auth/refresh/", "/api/users/me/",
-                 "/api/products/", "/api/products/{product_id}/", "/api/orders/", "/api/orders/{order_id}/",
-                 "/api/orders/{order_id}/cancel/"):
+    for path in (
+        "/api/auth/register/",
+        "/api/auth/login/",
+        "/api/auth/refresh/",
+        "/api/users/me/",
+        "/api/products/",
+        "/api/products/{product_id}/",
+        "/api/orders/",
+        "/api/orders/{order_id}/",
+        "/api/orders/{order_id}/cancel/",
+    ):
         assert path in schema["paths"], path
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and "swagger-ui" in docs.text
@@ -87,8 +95,38 @@ def test_request_id_reaches_the_services_and_the_workers_logs(user, products):
 
     request_id = f"trace-{user.id}"
     response = user.client.post(
-        "/api/orders/", json={"items": [{"product_id": products[0]["id"], "quantity": 1}]},
+        "/api/orders/",
+        json={"items": [{"product_id": products[0]["id"], "quantity": 1}]},
         headers={**user.auth, "X-Request-ID": request_id},
     )
     assert response.status_code == 202 and response.headers["X-Request-ID"] == request_id
     wait_for(lambda: request_id in compose("logs", "--since", "2m", "order", "product-worker"), timeout=30, interval=1)
+
+
+def test_a_service_that_is_down_is_a_json_503_from_the_gateway(user):
+    from conftest import compose, wait_for
+
+    compose("stop", "order")
+    try:
+        assert_error(user.client.get("/api/orders/", headers=user.auth), 503, "upstream_unavailable")
+    finally:
+        compose("start", "order")
+    wait_for(lambda: user.client.get("/api/orders/", headers=user.auth).status_code == 200, timeout=60, interval=1)
+
+
+def test_nginx_follows_gateway_replicas_without_a_restart():
+    from conftest import compose, wait_for
+
+    def upstreams() -> int:
+        return len(compose("exec", "-T", "nginx", "cat", "/etc/nginx/upstreams/gateway.conf").split("\n")) - 1
+
+    started = compose("ps", "-q", "nginx").strip()
+    compose("up", "-d", "--wait", "--no-recreate", "--scale", "gateway=2", "gateway", timeout=300)
+    try:
+        wait_for(lambda: upstreams() == 2, timeout=20, interval=1)
+        assert {Client().get(f"/api/products/?page_size=1&g={n}").status_code for n in range(40)} == {200}
+    finally:
+        compose("up", "-d", "--wait", "--no-recreate", "--scale", "gateway=1", "gateway", timeout=300)
+    wait_for(lambda: upstreams() == 1, timeout=20, interval=1)
+    assert {Client().get(f"/api/products/?page_size=1&h={n}").status_code for n in range(40)} == {200}
+    assert compose("ps", "-q", "nginx").strip() == started  # the same nginx container throughout

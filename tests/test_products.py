@@ -52,7 +52,13 @@ def test_product_detail_and_unknown_product(products):
 
 
 def _new_product_body(**changes) -> dict:
-    body = {"sku": f"T-{uuid.uuid4().hex[:10]}", "name": "Test product", "category": "tools", "price": "12.50", "stock": 7}
+    body = {
+        "sku": f"T-{uuid.uuid4().hex[:10]}",
+        "name": "Test product",
+        "category": "tools",
+        "price": "12.50",
+        "stock": 7,
+    }
     return {**body, **changes}
 
 
@@ -60,7 +66,9 @@ def test_only_an_admin_may_write_products(user, admin, products):
     body = _new_product_body()
     assert_error(Client().post("/api/products/", json=body), 401)
     assert_error(user.client.post("/api/products/", json=body, headers=user.auth), 403, "permission_denied")
-    assert_error(user.client.patch(f"/api/products/{products[0]['id']}/", json={"price": "1.00"}, headers=user.auth), 403)
+    assert_error(
+        user.client.patch(f"/api/products/{products[0]['id']}/", json={"price": "1.00"}, headers=user.auth), 403
+    )
     assert_error(user.client.delete(f"/api/products/{products[0]['id']}/", headers=user.auth), 403)
 
 
@@ -71,15 +79,19 @@ def test_admin_creates_updates_and_deletes_a_product(admin):
     assert created.status_code == 201, created.text
     product = created.json()
     home = server_of(product["id"])
-    assert psql(f"product-db-{home}", "products", f"SELECT sku, price FROM products_product WHERE id = {product['id']}") == [
-        [product["sku"], "12.50"]
-    ]
-    assert psql(f"product-db-{1 - home}", "products", f"SELECT 1 FROM products_product WHERE id = {product['id']}") == []
+    assert psql(
+        f"product-db-{home}", "products", f"SELECT sku, price FROM products_product WHERE id = {product['id']}"
+    ) == [[product["sku"], "12.50"]]
+    assert (
+        psql(f"product-db-{1 - home}", "products", f"SELECT 1 FROM products_product WHERE id = {product['id']}") == []
+    )
     # update
     patched = admin.client.patch(f"/api/products/{product['id']}/", json={"price": "13.75"}, headers=admin.auth)
     assert patched.status_code == 200 and patched.json()["price"] == "13.75"
     # duplicate SKU, bad price, unknown category
-    assert_error(admin.client.post("/api/products/", json=_new_product_body(sku=product["sku"]), headers=admin.auth), 400)
+    assert_error(
+        admin.client.post("/api/products/", json=_new_product_body(sku=product["sku"]), headers=admin.auth), 400
+    )
     assert_error(admin.client.post("/api/products/", json=_new_product_body(price="-1"), headers=admin.auth), 400)
     assert_error(admin.client.post("/api/products/", json=_new_product_body(category="nope"), headers=admin.auth), 400)
     assert_error(admin.client.patch(f"/api/products/{product['id']}/", json={"stock": -1}, headers=admin.auth), 400)

@@ -6,7 +6,9 @@ import pytest
 
 from conftest import psql, wait_for
 
-SERVERS = [(svc, db, n) for svc, db in (("user", "users"), ("product", "products"), ("order", "orders")) for n in (0, 1)]
+SERVERS = [
+    (svc, db, n) for svc, db in (("user", "users"), ("product", "products"), ("order", "orders")) for n in (0, 1)
+]
 
 
 @pytest.mark.parametrize(("service", "database", "number"), SERVERS)

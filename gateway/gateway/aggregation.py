@@ -27,7 +27,7 @@ def platform_health() -> tuple[dict, int]:
     """Ask every service for its health in parallel; healthy only if all of them are."""
     services = sorted(settings.SERVICE_URLS)
     with ThreadPoolExecutor(max_workers=len(services)) as pool:
-        reports = dict(zip(services, pool.map(_service_health, services)))
+        reports = dict(zip(services, pool.map(_service_health, services), strict=True))
     healthy = all(report.get("status") == "healthy" for report in reports.values())
     return {"status": "healthy" if healthy else "unhealthy", "services": reports}, 200 if healthy else 503
 

@@ -21,8 +21,18 @@ from shared.http.errors import ApplicationError, NotFound
 # Headers that describe one hop, not the message; never forwarded in either direction.
 HOP_BY_HOP = frozenset(
     {
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-        "transfer-encoding", "upgrade", "host", "content-length", "content-encoding", "set-cookie",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "content-encoding",
+        "set-cookie",
     }
 )
 # Headers only the gateway may set (identity, and the request ID it has checked).

@@ -62,7 +62,7 @@ def scatter_gather(
         if not owned:
             continue
 
-        def read(alias: str) -> tuple[list, int]:
+        def read(alias: str, owned: list[int] = owned) -> tuple[list, int]:
             queryset = on_shards(query(alias), shard_field, owned).order_by(*order)
             return list(queryset[:limit]), queryset.count()
 

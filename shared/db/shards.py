@@ -172,7 +172,11 @@ def databases_from_env() -> dict[str, dict]:
     databases: dict[str, dict] = {}
     service = env("SERVICE_NAME", "service")
     for server in topology.values():
-        databases[server.primary] = {**common, "NAME": server.primary, "TEST": {"NAME": f"test_{service}_{server.primary}", "DEPENDENCIES": []}}
+        databases[server.primary] = {
+            **common,
+            "NAME": server.primary,
+            "TEST": {"NAME": f"test_{service}_{server.primary}", "DEPENDENCIES": []},
+        }
         for replica in server.replicas:
             databases[replica] = {**common, "NAME": replica, "TEST": {"MIRROR": server.primary}}
     first = next(iter(topology.values())).primary

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 
@@ -24,7 +24,7 @@ def make_envelope(event_type: str, payload: dict, *, event_id: str | None = None
         "id": event_id or str(uuid.uuid4()),
         "type": event_type,
         "version": EVENT_VERSION,
-        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "occurred_at": datetime.now(UTC).isoformat(),
         "producer": settings.SERVICE_NAME,
         "request_id": current_request_id(),
         "payload": payload,

@@ -37,9 +37,7 @@ def publish(event_type: str, payload: dict, *, using: str, event_id: str | None 
 def send(envelope: dict) -> None:
     """Put the event on the queue of every consumer of its type."""
     for service in consumers_of(envelope["type"]):
-        current_app.send_task(
-            HANDLE_TASK, args=[envelope], queue=service, retry=True, retry_policy=SEND_RETRY_POLICY
-        )
+        current_app.send_task(HANDLE_TASK, args=[envelope], queue=service, retry=True, retry_policy=SEND_RETRY_POLICY)
 
 
 def _send_rows(using: str, rows) -> int:

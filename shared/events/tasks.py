@@ -34,7 +34,9 @@ def _handle(task, envelope) -> None:
             consumers.store_dead_letter(envelope, f"{exc.__class__.__name__}: {exc}", task.request.retries + 1)
             return
         delay = consumers.backoff_seconds(task.request.retries)
-        logger.warning("event %s failed (%s); retry %s in %.1fs", envelope.get("id"), exc, task.request.retries + 1, delay)
+        logger.warning(
+            "event %s failed (%s); retry %s in %.1fs", envelope.get("id"), exc, task.request.retries + 1, delay
+        )
         raise task.retry(exc=exc, countdown=delay) from None
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -88,7 +89,8 @@ def exception_handler(exc, context):
 
     if isinstance(exc, ShardMoving):
         response = Response(
-            error_body("shard_moving", "This data is being moved to another server; retry in a few seconds."), status=503
+            error_body("shard_moving", "This data is being moved to another server; retry in a few seconds."),
+            status=503,
         )
         response["Retry-After"] = "2"
         return response

@@ -28,6 +28,8 @@ def bounded_int(raw: str | None, *, field: str, default: int, low: int, high: in
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
         raise ApplicationError(
-            "The request is invalid.", code="validation_error", fields={field: [f"A whole number from {low} to {high}."]}
+            "The request is invalid.",
+            code="validation_error",
+            fields={field: [f"A whole number from {low} to {high}."]},
         )
     return int(raw)

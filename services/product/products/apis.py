@@ -57,7 +57,8 @@ class ProductListApi(APIView):
         ordering = params.get("ordering", "-created")
         if ordering not in selectors.ORDERINGS:
             raise ApplicationError(
-                "The request is invalid.", code="validation_error",
+                "The request is invalid.",
+                code="validation_error",
                 fields={"ordering": [f"One of {', '.join(selectors.ORDERINGS)}."]},
             )
         return Response(

@@ -38,7 +38,12 @@ def product_get(*, product_id: int, include_inactive: bool = False) -> Product:
 
 
 def product_list(
-    *, category: str | None = None, search: str | None = None, ordering: str = "-created", page: int = 1, page_size: int = 20
+    *,
+    category: str | None = None,
+    search: str | None = None,
+    ordering: str = "-created",
+    page: int = 1,
+    page_size: int = 20,
 ) -> Page:
     """The active catalog, filtered, in a stable global order, one page at a time."""
 
@@ -58,7 +63,8 @@ def products_by_ids(*, product_ids: list[int]) -> list[Product]:
     found: list[Product] = []
     for primary, ids in group_ids_by_server(product_ids).items():
         found += replicas.run_read(
-            primary, lambda alias: list(Product.objects.using(alias).select_related("category").filter(id__in=ids))
+            primary,
+            lambda alias, ids=ids: list(Product.objects.using(alias).select_related("category").filter(id__in=ids)),
         )
     return found
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import requests
 from django.conf import settings
-
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -101,7 +100,7 @@ def products_bulk_create(*, rows: list[dict]) -> int:
     for shard, shard_rows in by_shard.items():
         alias = shards.primary_for_shard(shard)
         ids = new_ids(shard=shard, count=len(shard_rows), using=alias)
-        by_server.setdefault(alias, []).extend(Product(id=i, **row) for i, row in zip(ids, shard_rows))
+        by_server.setdefault(alias, []).extend(Product(id=i, **row) for i, row in zip(ids, shard_rows, strict=True))
     created = 0
     for alias, products in by_server.items():
         before = Product.objects.using(alias).count()
@@ -171,7 +170,11 @@ def stock_reserve_for_order(envelope: dict) -> None:
     with transaction.atomic(using=home):
         publish(
             "stock.rejected" if rejected else "stock.reserved",
-            {"order_id": payload["order_id"], "user_id": payload["user_id"], "reason": "insufficient stock" if rejected else ""},
+            {
+                "order_id": payload["order_id"],
+                "user_id": payload["user_id"],
+                "reason": "insufficient stock" if rejected else "",
+            },
             using=home,
             event_id=derived_event_id(envelope["id"], "outcome"),
         )

@@ -12,7 +12,9 @@ def user_get(*, user_id: int) -> User:
         primary = shards.primary_for_id(user_id)
     except UnknownShard:
         raise NotFound("No such user.") from None
-    user = replicas.run_read(primary, lambda alias: User.objects.using(alias).filter(id=user_id, is_active=True).first())
+    user = replicas.run_read(
+        primary, lambda alias: User.objects.using(alias).filter(id=user_id, is_active=True).first()
+    )
     if user is None:
         raise NotFound("No such user.")
     return user

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
@@ -57,7 +57,7 @@ def _issue_tokens(user: User, alias: str) -> dict:
     refresh["user_id"] = str(user.id)
     refresh["is_staff"] = user.is_staff
     RefreshTokenRecord.objects.using(alias).create(
-        jti=refresh["jti"], user_id=user.id, expires_at=datetime.fromtimestamp(refresh["exp"], tz=timezone.utc)
+        jti=refresh["jti"], user_id=user.id, expires_at=datetime.fromtimestamp(refresh["exp"], tz=UTC)
     )
     # the access token inherits user_id and is_staff from the refresh token's claims
     return {"access": str(refresh.access_token), "refresh": str(refresh)}

@@ -19,9 +19,11 @@ def order(monkeypatch):
 
     monkeypatch.setattr("shared.events.outbox.send", lambda envelope: None)
     monkeypatch.setattr(clients, "user_check", lambda authorization: None)
-    monkeypatch.setattr(clients, "products_priced", lambda product_ids: {
-        i: {"name": "P", "price": Decimal("4.00"), "is_active": True} for i in product_ids
-    })
+    monkeypatch.setattr(
+        clients,
+        "products_priced",
+        lambda product_ids: {i: {"name": "P", "price": Decimal("4.00"), "is_active": True} for i in product_ids},
+    )
     return order_place(user_id=USER, items=[{"product_id": 77, "quantity": 2}], authorization="")
 
 
@@ -45,7 +47,9 @@ def test_reserved_confirms_once_and_announces_it(order):
 
 
 def test_rejected_order_and_cancel_after_confirmation_releases_stock(order):
-    on_stock_rejected(make_envelope("stock.rejected", {"order_id": str(order.id), "user_id": str(USER), "reason": "none"}))
+    on_stock_rejected(
+        make_envelope("stock.rejected", {"order_id": str(order.id), "user_id": str(USER), "reason": "none"})
+    )
     assert order_get(user_id=USER, order_id=order.id).status == "rejected"
 
 
@@ -65,4 +69,7 @@ def test_reservation_arriving_after_a_cancel_gives_the_stock_back(order):
 def test_user_deleted_archives_their_orders(order):
     on_user_deleted(make_envelope("user.deleted", {"user_id": str(USER)}))
     assert order_list(user_id=USER) == []
-    assert Order.objects.using("db0").filter(id=order.id).exists() or Order.objects.using("db1").filter(id=order.id).exists()
+    assert (
+        Order.objects.using("db0").filter(id=order.id).exists()
+        or Order.objects.using("db1").filter(id=order.id).exists()
+    )

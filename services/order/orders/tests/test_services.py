@@ -28,7 +28,9 @@ def services(monkeypatch):
 
 
 def test_order_is_priced_by_the_catalog_and_stored_on_the_users_shard():
-    order = order_place(user_id=USER, items=[{"product_id": 101, "quantity": 3}, {"product_id": 102, "quantity": 1}], authorization="")
+    order = order_place(
+        user_id=USER, items=[{"product_id": 101, "quantity": 3}, {"product_id": 102, "quantity": 1}], authorization=""
+    )
     assert order.total == Decimal("209.97")
     assert order.status == "pending"
     assert ids.shard_of(order.id) == 11

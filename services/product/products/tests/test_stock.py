@@ -36,8 +36,12 @@ def _placed(items):
 
 
 def _outcomes():
-    return [row.event_type for alias in shards.primaries() for row in OutboxEvent.objects.using(alias).all()
-            if row.event_type.startswith("stock.")]
+    return [
+        row.event_type
+        for alias in shards.primaries()
+        for row in OutboxEvent.objects.using(alias).all()
+        if row.event_type.startswith("stock.")
+    ]
 
 
 def test_reserves_on_every_server_and_a_redelivery_changes_nothing(two_servers):

@@ -19,8 +19,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report, indent=2))
             return
         for server in report:
-            self.stdout.write(f"{server['server']}: logical shards {server['logical_shards']}"
-                              + (f", moving {server['moving']}" if server["moving"] else ""))
+            self.stdout.write(
+                f"{server['server']}: logical shards {server['logical_shards']}"
+                + (f", moving {server['moving']}" if server["moving"] else "")
+            )
             for label, count in server["rows"].items():
                 self.stdout.write(f"    {label}: {count} rows")
             for replica, lag in server["replica_lag"].items():

@@ -16,7 +16,9 @@ class Command(BaseCommand):
         email = env("ADMIN_EMAIL", "admin@example.com")
         user = user_find_by_email(email=email)
         if user is None:
-            user = user_register(email=email, password=env("ADMIN_PASSWORD", "admin-Passw0rd!"), name="Admin", is_staff=True)
+            user = user_register(
+                email=email, password=env("ADMIN_PASSWORD", "admin-Passw0rd!"), name="Admin", is_staff=True
+            )
             self.stdout.write(f"created admin {email} (id {user.id})")
         elif not user.is_staff:
             User.objects.using(shards.primary_for_id(user.id)).filter(id=user.id).update(is_staff=True)

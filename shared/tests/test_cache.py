@@ -1,0 +1,57 @@
+"""The layered cache, with redis-cache unreachable (as in the unit-test run): L1 works, nothing fails."""
+
+import threading
+import time
+
+import pytest
+
+from shared.cache import L1, LayeredCache
+
+
+@pytest.fixture
+def layered(settings):
+    settings.CACHE_L1_SECONDS = 0.2
+    settings.CACHE_RETRY_SECONDS = 5
+    cache = LayeredCache()
+    cache._ensure_listener = lambda: None  # no invalidation channel without Redis
+    return cache
+
+
+def test_l1_expires():
+    l1 = L1()
+    l1.set("k", 1, ttl=0.05)
+    assert l1.get("k") == 1
+    time.sleep(0.06)
+    assert l1.get("k") != 1
+
+
+def test_a_cache_outage_never_fails_a_read_and_l1_still_serves(layered):
+    calls = []
+    value = layered.get_or_compute("p:1", lambda: calls.append(1) or "fresh", ttl=60)
+    again = layered.get_or_compute("p:1", lambda: calls.append(1) or "fresh", ttl=60)
+    assert (value, again, len(calls)) == ("fresh", "fresh", 1)
+    assert layered._l2_down_until > time.monotonic()  # the breaker is open: L2 is skipped for a while
+
+
+def test_concurrent_misses_of_one_key_compute_once_per_process(layered):
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.1)
+        return "value"
+
+    threads = [
+        threading.Thread(target=layered.get_or_compute, args=("hot", slow), kwargs={"ttl": 60}) for _ in range(10)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+
+
+def test_invalidate_drops_the_local_copy(layered):
+    layered.get_or_compute("p:2", lambda: "old", ttl=60)
+    layered.invalidate("p:2")
+    assert layered.get_or_compute("p:2", lambda: "new", ttl=60) == "new"
