@@ -98,3 +98,20 @@ def test_admin_creates_updates_and_deletes_a_product(admin):
     # delete
     assert admin.client.delete(f"/api/products/{product['id']}/", headers=admin.auth).status_code == 204
     assert_error(Client().get(f"/api/products/{product['id']}/"), 404)
+
+
+def test_seeding_again_changes_nothing():
+    from conftest import compose
+
+    def counts():
+        return [
+            psql(f"product-db-{n}", "products", "SELECT count(*) FROM products_product WHERE sku LIKE 'SKU-%'")
+            for n in (0, 1)
+        ]
+
+    before = counts()
+    out = compose("exec", "-T", "product", "python", "manage.py", "seed_catalog")
+    assert "0 new products" in out
+    assert counts() == before
+    assert sum(int(c[0][0]) for c in before) >= 1000
+    assert "already there" in compose("exec", "-T", "user", "python", "manage.py", "seed_admin")
