@@ -159,3 +159,14 @@ def test_moving_a_logical_shard_under_read_traffic_loses_no_row_and_fails_no_rea
     finally:
         compose("exec", "-T", "user", "python", "manage.py", "move_shard", "--shard", str(shard), "--to", "db0")
     assert _shard_rows("user-db-0", shard) == before[0]
+
+
+def test_admins_see_the_shard_report_of_every_service(admin, user):
+    for prefix in ("users", "products", "orders"):
+        report = admin.client.get(f"/api/{prefix}/admin/shards/", headers=admin.auth)
+        assert report.status_code == 200, report.text
+        servers = {s["server"]: s for s in report.json()["servers"]}
+        assert set(servers) == {"db0", "db1"}
+        assert sorted(servers["db0"]["logical_shards"] + servers["db1"]["logical_shards"]) == list(range(16))
+        assert all(lag.endswith("s") for s in servers.values() for lag in s["replica_lag"].values())
+        assert user.client.get(f"/api/{prefix}/admin/shards/", headers=user.auth).status_code == 403

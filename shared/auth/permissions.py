@@ -12,3 +12,12 @@ class IsStaffOrReadOnly(BasePermission):
         if request.method in SAFE_METHODS:
             return True
         return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+class IsStaff(BasePermission):
+    """Only an access token whose `is_staff` claim is true (operations endpoints)."""
+
+    message = "Only an admin may see this."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)

@@ -1,8 +1,10 @@
 from django.urls import path
 
 from products import apis
+from shared.db.apis import ShardReportApi
 
 urlpatterns = [
+    path("products/admin/shards/", ShardReportApi.as_view(), name="shard-report"),
     path("products/", apis.ProductListApi.as_view(), name="product-list"),
     path("products/<str:product_id>/", apis.ProductDetailApi.as_view(), name="product-detail"),
 ]
