@@ -27,11 +27,6 @@ def is_read_only() -> bool:
     return _read_only.get()
 
 
-def pin() -> None:
-    """Send the rest of this request's reads to primaries (e.g. inside a write)."""
-    _pinned.set(True)
-
-
 class PrimaryPinMiddleware:
     """Pins a request to primaries if it writes or carries a live pin cookie; sets the cookie after a write."""
 

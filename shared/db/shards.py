@@ -6,7 +6,7 @@ its streaming replicas (`db0_replica`), all reached through the service's PgBoun
 
 Which logical shard a row lives on is decided once, when its ID is made, and the ID carries it
 (see `ids.py`); every later request for that row goes straight to the right server with
-`primary_for_id()` / `read_alias_for_id()`.
+`primary_for_id()` for writes and `replicas.run_read_for_id()` for reads.
 """
 
 from __future__ import annotations
@@ -220,16 +220,6 @@ def primary_for_shard(shard: int) -> str:
 
 def primary_for_id(object_id: int) -> str:
     return primary_for_shard(ids.shard_of(object_id))
-
-
-def read_alias_for_shard(shard: int) -> str:
-    from shared.db.replicas import read_alias  # replicas imports this module
-
-    return read_alias(primary_for_shard(shard))
-
-
-def read_alias_for_id(object_id: int) -> str:
-    return read_alias_for_shard(ids.shard_of(object_id))
 
 
 def new_id(*, shard: int) -> int:
