@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -165,8 +166,11 @@ class LayeredCache:
 
     # --- popularity, for warming the cache -----------------------------------------------------------
 
-    def count_view(self, key: str, member: str) -> None:
-        self._raw(lambda client: client.zincrby(key, 1, member))
+    def count_view(self, key: str, member: str, *, sample: int = 10) -> None:
+        """Count a view of `member`, one in `sample` times with weight `sample`: an L1 hit stays
+        free of network round trips nine times in ten, and the ranking stays the same on average."""
+        if random.randrange(sample) == 0:
+            self._raw(lambda client: client.zincrby(key, sample, member))
 
     def top(self, key: str, limit: int) -> list[str]:
         members = self._raw(lambda client: client.zrevrange(key, 0, limit - 1), default=[]) or []
