@@ -60,7 +60,7 @@ class OrderListApi(APIView):
                 raise serializers.ValidationError("Each product may appear once; use its quantity.")
             return items
 
-    @extend_schema(responses={200: OrderListOutputSerializer}, tags=["orders"])
+    @extend_schema(operation_id="orders_list", responses={200: OrderListOutputSerializer}, tags=["orders"])
     def get(self, request):
         orders = selectors.order_list(user_id=_user_id(request))
         return Response({"results": OrderOutputSerializer(orders, many=True).data})

@@ -47,7 +47,12 @@ LIST_PARAMETERS = [
 class ProductListApi(APIView):
     permission_classes = [IsStaffOrReadOnly]
 
-    @extend_schema(parameters=LIST_PARAMETERS, responses={200: ProductPageSerializer}, tags=["products"])
+    @extend_schema(
+        operation_id="products_list",
+        parameters=LIST_PARAMETERS,
+        responses={200: ProductPageSerializer},
+        tags=["products"],
+    )
     def get(self, request):
         params = request.query_params
         if "ids" in params:
