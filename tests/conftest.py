@@ -130,8 +130,18 @@ def assert_error(response: requests.Response, status: int, code: str | None = No
 
 
 @pytest.fixture(scope="session")
-def products() -> list[dict]:
-    """A page of active products from the seeded catalog (tests make their own products in "tools")."""
-    response = Client().get("/api/products/?category=books&ordering=name&page_size=50")
-    assert response.status_code == 200
-    return response.json()["results"]
+def products(admin) -> list[dict]:
+    """Four active products made for this test run, with stock that no run can use up."""
+    made = []
+    for n in range(4):
+        body = {
+            "sku": f"FIX-{uuid.uuid4().hex[:10]}",
+            "name": f"Fixture product {n}",
+            "category": "kitchen",
+            "price": f"{3 + n}.25",
+            "stock": 1_000_000,
+        }
+        response = admin.client.post("/api/products/", json=body, headers=admin.auth)
+        assert response.status_code == 201, response.text
+        made.append(response.json())
+    return made
