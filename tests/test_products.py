@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import Client, assert_error, psql, server_of
+from conftest import Client, assert_error, psql, server_of, wait_for
 
 
 def test_catalog_pages_neither_repeat_nor_skip_and_are_in_a_stable_order():
@@ -95,8 +95,11 @@ def test_admin_creates_updates_and_deletes_a_product(admin):
     assert_error(admin.client.post("/api/products/", json=_new_product_body(price="-1"), headers=admin.auth), 400)
     assert_error(admin.client.post("/api/products/", json=_new_product_body(category="nope"), headers=admin.auth), 400)
     assert_error(admin.client.patch(f"/api/products/{product['id']}/", json={"stock": -1}, headers=admin.auth), 400)
-    # delete
+    # delete, while anonymous readers have it in the edge cache
+    Client().get(f"/api/products/{product['id']}/")
+    assert Client().get(f"/api/products/{product['id']}/").headers["X-Cache-Status"] == "HIT"
     assert admin.client.delete(f"/api/products/{product['id']}/", headers=admin.auth).status_code == 204
+    wait_for(lambda: Client().get(f"/api/products/{product['id']}/").status_code == 404, timeout=2.0, interval=0.05)
     assert_error(Client().get(f"/api/products/{product['id']}/"), 404)
 
 

@@ -7,6 +7,12 @@ from contextlib import contextmanager
 
 from django.db import connections, transaction
 
+from shared.events.models import InboxEvent
+
+
+def _key(envelope: dict, step: str) -> str:
+    return f"{envelope['id']}:{step}" if step else envelope["id"]
+
 
 @contextmanager
 def inbox(envelope: dict, *, using: str, step: str = "") -> Iterator[bool]:
@@ -16,7 +22,7 @@ def inbox(envelope: dict, *, using: str, step: str = "") -> Iterator[bool]:
     it. Yields False if it was applied before: the body must do nothing. Two workers handling the
     same event at once serialise on the claim's primary key.
     """
-    key = f"{envelope['id']}:{step}" if step else envelope["id"]
+    key = _key(envelope, step)
     with transaction.atomic(using=using):
         with connections[using].cursor() as cursor:
             cursor.execute(
@@ -30,15 +36,9 @@ def inbox(envelope: dict, *, using: str, step: str = "") -> Iterator[bool]:
 
 def inbox_result(envelope: dict, *, using: str, step: str = "") -> str | None:
     """What was recorded for an event step (None if it was never applied)."""
-    from shared.events.models import InboxEvent
-
-    key = f"{envelope['id']}:{step}" if step else envelope["id"]
-    row = InboxEvent.objects.using(using).filter(key=key).only("result").first()
+    row = InboxEvent.objects.using(using).filter(key=_key(envelope, step)).only("result").first()
     return None if row is None else row.result
 
 
 def set_inbox_result(envelope: dict, *, using: str, result: str, step: str = "") -> None:
-    from shared.events.models import InboxEvent
-
-    key = f"{envelope['id']}:{step}" if step else envelope["id"]
-    InboxEvent.objects.using(using).filter(key=key).update(result=result)
+    InboxEvent.objects.using(using).filter(key=_key(envelope, step)).update(result=result)

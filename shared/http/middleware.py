@@ -7,6 +7,8 @@ import socket
 import uuid
 from contextvars import ContextVar
 
+from django.core.exceptions import RequestDataTooBig
+
 from shared.http.errors import error_response
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
@@ -66,8 +68,6 @@ class JsonErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from django.core.exceptions import RequestDataTooBig
-
         if isinstance(exception, RequestDataTooBig):
             return error_response(413, "payload_too_large", "The request body is too large.")
         return None

@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from orders.models import Order, OrderStatusChange
+from orders.services import order_items_payload
 from shared.db import shards
 from shared.events.consumers import consumer
 from shared.events.envelope import derived_event_id
@@ -35,14 +36,10 @@ def _apply_stock_outcome(envelope: dict, *, reserved: bool) -> None:
             # cancelled while the reservation was under way: give the stock back
             publish(
                 "order.cancelled",
-                {"order_id": str(order.id), "items": _items(order)},
+                {"order_id": str(order.id), "items": order_items_payload(order)},
                 using=alias,
                 event_id=derived_event_id(envelope["id"], "order.cancelled"),
             )
-
-
-def _items(order: Order) -> list[dict]:
-    return [{"product_id": str(item.product_id), "quantity": item.quantity} for item in order.items.all()]
 
 
 @consumer("stock.reserved")

@@ -95,6 +95,11 @@ def order_place(*, user_id: int, items: list[dict], authorization: str, idempote
     return order_get(user_id=user_id, order_id=order.id)
 
 
+def order_items_payload(order: Order) -> list[dict]:
+    """An order's lines as events carry them (IDs as strings)."""
+    return [{"product_id": str(item.product_id), "quantity": item.quantity} for item in order.items.all()]
+
+
 def order_set_status(*, order: Order, status: str, reason: str = "") -> Order:
     alias = shards.primary_for_id(order.id)
     with transaction.atomic(using=alias):
@@ -115,6 +120,5 @@ def order_cancel(*, user_id: int, order_id: int) -> Order:
             raise Conflict(f"An order that is {order.status} cannot be cancelled.", code="invalid_state")
         if order.status == Order.Status.CONFIRMED:
             # its stock was reserved: product gives it back
-            items = [{"product_id": str(i.product_id), "quantity": i.quantity} for i in order.items.all()]
-            publish("order.cancelled", {"order_id": str(order.id), "items": items}, using=alias)
+            publish("order.cancelled", {"order_id": str(order.id), "items": order_items_payload(order)}, using=alias)
         return order_set_status(order=order, status=Order.Status.CANCELLED, reason="cancelled by the customer")

@@ -83,8 +83,13 @@ def product_update(*, product_id: int, **changes) -> Product:
 
 
 def product_delete(*, product_id: int) -> None:
+    """Delete a product; like a change, it leaves every cache layer at once and again on the event."""
     product = product_get(product_id=product_id, include_inactive=True)
-    Product.objects.using(shards.primary_for_id(product.id)).filter(id=product.id).delete()
+    alias = shards.primary_for_id(product.id)
+    with transaction.atomic(using=alias):
+        Product.objects.using(alias).filter(id=product.id).delete()
+        transaction.on_commit(lambda: product_caches_drop(product_id=product.id), using=alias)
+        publish("product.updated", {"product_id": str(product.id)}, using=alias)
 
 
 def products_bulk_create(*, rows: list[dict]) -> int:
