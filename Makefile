@@ -6,6 +6,9 @@ PY := .venv/bin/python
 SERVICE ?= product
 N ?= 3
 UNIT_TARGETS := gateway user product order shared
+# The Debian bookworm image every image builds FROM (compose passes it as the build argument BASE_IMAGE;
+# alone, compose uses debian:bookworm): `make bootstrap` makes it, with debootstrap when no registry answers.
+export BASE_IMAGE ?= scaling-django/base:bookworm
 
 .PHONY: help up down logs ps seed scale bench test unit integration images wheelhouse lock bootstrap venv clean env lint
 
@@ -34,10 +37,8 @@ lock: ## re-resolve requirements/base.in into requirements.lock for Python 3.11.
 	uv pip compile requirements/base.in --python-version 3.11.2 --python-platform x86_64-manylinux_2_36 \
 		--no-header -o requirements.lock
 
-images: bootstrap wheelhouse ## build every image
-	@echo "--> building the Python runtime image"
-	@docker build -q -t scaling-django/python -f deploy/images/python/Dockerfile . >/dev/null
-	@echo "--> building images"
+images: bootstrap wheelhouse ## build every image (docker compose build, FROM $BASE_IMAGE, wheels from .wheelhouse)
+	@echo "--> building images FROM $(BASE_IMAGE)"
 	@$(COMPOSE) build --quiet
 
 up: env images ## build and start the whole platform, seed it, print where to go

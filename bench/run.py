@@ -135,7 +135,18 @@ def setup() -> dict:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
     log("building the in-network load generator image")
     subprocess.run(
-        ["docker", "build", "-q", "-t", "scaling-django/bench", "-f", "deploy/images/bench/Dockerfile", "."],
+        [
+            "docker",
+            "build",
+            "-q",
+            "-t",
+            "scaling-django/bench",
+            "--build-arg",
+            f"BASE_IMAGE={os.environ.get('BASE_IMAGE', 'scaling-django/base:bookworm')}",  # what `make` builds
+            "-f",
+            "deploy/images/bench/Dockerfile",
+            ".",
+        ],
         cwd=ROOT,
         check=True,
         capture_output=True,
