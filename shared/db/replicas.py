@@ -20,6 +20,8 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, connections
+from django.db.models import Model, QuerySet
+from django.db.models.manager import BaseManager
 
 from shared.db import pinning, shards
 
@@ -118,4 +120,28 @@ def run_read(primary: str, read: Callable[[str], T]) -> T:
 
 
 def run_read_for_id(object_id: int, read: Callable[[str], T]) -> T:
+    """`run_read` on the server holding `object_id` (UnknownShard if no server holds its shard)."""
     return run_read(shards.primary_for_id(object_id), read)
+
+
+def read_by_id(source: type[Model] | BaseManager | QuerySet | Callable[[str], T | None], object_id: int) -> T | None:
+    """The row `object_id`, read from a replica of its shard (the primary when pinned); None if there is none.
+
+    `source` is a model, a manager or an unrouted queryset (filters, `select_related`...), whose row
+    with primary key `object_id` is read, or a callable `read(alias)` returning the row or None.
+    An ID of a logical shard no server holds (e.g. made by another service) is simply not found.
+    """
+    if isinstance(source, type) and issubclass(source, Model):
+        source = source._default_manager
+    if isinstance(source, BaseManager):
+        source = source.all()
+    read = _first_with_pk(source, object_id) if isinstance(source, QuerySet) else source
+    try:
+        primary = shards.primary_for_id(object_id)
+    except shards.UnknownShard:
+        return None
+    return run_read(primary, read)
+
+
+def _first_with_pk(queryset: QuerySet, object_id: int) -> Callable[[str], Model | None]:
+    return lambda alias: queryset.using(alias).filter(pk=object_id).first()

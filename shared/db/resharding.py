@@ -39,7 +39,7 @@ def _rows(model, field: str, alias: str, shard: int):
 
 
 def _set_assignment(shard: int, server: str, moving: bool) -> None:
-    ShardAssignment.objects.using(shards.primaries()[0]).update_or_create(
+    ShardAssignment.objects.using(shards.home_primary()).update_or_create(
         shard=shard, defaults={"server": server, "moving": moving}
     )
 

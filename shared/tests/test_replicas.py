@@ -4,8 +4,8 @@ from types import SimpleNamespace
 import pytest
 from django.db import OperationalError
 
-from shared.db import pinning, replicas, shards
-from shared.db.shards import ShardServer
+from shared.db import ids, pinning, replicas, shards
+from shared.db.shardmap import ShardServer
 
 
 @pytest.fixture(autouse=True)
@@ -91,3 +91,19 @@ def test_a_read_that_fails_on_the_replica_is_retried_on_the_primary():
     assert replicas.run_read("db0", read) == "rows"
     assert used == ["db0_replica", "db0"]
     assert replicas.read_alias("db0") == "db0"  # and it stays out for the retry window
+
+
+def test_read_by_id_reads_on_a_replica_of_the_server_holding_the_id():
+    used = []
+    object_id = ids.compose(timestamp_ms=ids.ID_EPOCH_MS, shard=12, sequence=1)  # db1 in the even map
+
+    assert replicas.read_by_id(lambda alias: used.append(alias) or "row", object_id) == "row"
+    assert used == ["db1_replica"]
+
+
+def test_read_by_id_of_an_unknown_shard_is_none_and_reads_nothing():
+    used = []
+    foreign = ids.compose(timestamp_ms=ids.ID_EPOCH_MS, shard=500, sequence=1)
+
+    assert replicas.read_by_id(lambda alias: used.append(alias), foreign) is None
+    assert used == []

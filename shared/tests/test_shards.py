@@ -1,7 +1,8 @@
 import pytest
 
 from shared.db import shards
-from shared.db.shards import ShardMap, UnknownShard
+from shared.db.databases import databases_from_env, topology_from_env
+from shared.db.shardmap import ShardMap, ShardServer, UnknownShard
 
 
 def test_parse_shard_map_with_ranges_and_singles():
@@ -47,9 +48,14 @@ def test_natural_key_hash_is_stable_case_insensitive_and_spread():
 
 def test_databases_setting_has_a_primary_and_replica_alias_per_server(monkeypatch):
     monkeypatch.setenv("SHARD_TOPOLOGY", '{"db0": {"db0_replica": 1}, "db1": {"db1_replica": 2}}')
-    databases = shards.databases_from_env()
+    databases = databases_from_env()
     assert set(databases) == {"default", "db0", "db0_replica", "db1", "db1_replica"}
     assert databases["db0_replica"]["TEST"] == {"MIRROR": "db0"}
     assert databases["db0"]["DISABLE_SERVER_SIDE_CURSORS"] is True
     assert databases["db0"]["OPTIONS"]["prepare_threshold"] is None
-    assert shards.topology_from_env()["db1"].replicas == {"db1_replica": 2}
+    assert topology_from_env()["db1"].replicas == {"db1_replica": 2}
+
+
+def test_home_primary_is_the_first_server_of_the_topology(settings):
+    settings.SHARD_TOPOLOGY = {"db1": ShardServer("db1"), "db0": ShardServer("db0")}
+    assert shards.home_primary() == "db1"

@@ -1,0 +1,60 @@
+"""The shard map in force: the configured `SHARD_MAP` with the changes `move_shard` made laid over it.
+
+The changes are `ShardAssignment` rows on the home server (`shards.home_primary()`); every process
+re-reads them at most every `SHARD_MAP_REFRESH_SECONDS`, which is what lets `resharding.py` wait
+for "every process has seen the new map" by sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+
+from shared.db.shardmap import ShardMap
+
+logger = logging.getLogger(__name__)
+
+
+class MapStore:
+    """The configured shard map with the changes kept on the home server laid over it.
+
+    If the changes cannot be read, the last map read stays in force.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._overrides: tuple[dict[int, str], frozenset[int]] = ({}, frozenset())
+        self._loaded_at = float("-inf")
+
+    def current(self) -> ShardMap:
+        configured: ShardMap = settings.SHARD_MAP
+        if time.monotonic() - self._loaded_at >= settings.SHARD_MAP_REFRESH_SECONDS:
+            self._reload()
+        overrides, moving = self._overrides
+        if not overrides and not moving:
+            return configured
+        return ShardMap(configured.logical_shards, {**configured.assignments, **overrides}, moving)
+
+    def _reload(self) -> None:
+        # imported here: the model needs the app registry, and shards.py imports this module
+        from shared.db.models import ShardAssignment
+        from shared.db.shards import home_primary
+
+        with self._lock:
+            self._loaded_at = time.monotonic()
+            try:
+                rows = list(ShardAssignment.objects.using(home_primary()).values_list("shard", "server", "moving"))
+            except Exception as exc:  # noqa: BLE001 - keep serving with the last map we know
+                logger.debug("shard map changes not read: %s", exc)
+                return
+            self._overrides = ({s: server for s, server, _ in rows}, frozenset(s for s, _, m in rows if m))
+
+    def forget(self) -> None:
+        """Read the changes again on the next call (tests, and the move command)."""
+        self._loaded_at = float("-inf")
+
+
+map_store = MapStore()
