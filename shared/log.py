@@ -2,7 +2,7 @@
 
 import logging
 
-from shared.http.middleware import current_request_id
+from shared.request_id import current_request_id
 
 
 class RequestIDFilter(logging.Filter):

@@ -3,75 +3,16 @@ read the shard servers with psql (`docker compose exec`) only to check where dat
 
 Each test user comes from its own client address (an `X-Forwarded-For` that nginx trusts from the
 Docker network, as it would from a CDN), so per-IP rate limits apply per test user, as per person.
+Fixtures are here; the helpers the tests call are in support.py.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
-import subprocess
-import time
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-import requests
 
-BASE_URL = os.environ.get("BASE_URL", f"http://127.0.0.1:{os.environ.get('HTTP_PORT', '8080')}")
-ROOT = Path(__file__).resolve().parent.parent
-ADMIN_EMAIL = os.environ.get("ADMIN_EMAIL", "admin@example.com")
-ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "admin-Passw0rd!")
-PASSWORD = "correct-horse-battery-9"
-SHARD_BITS_OFFSET = 12  # see shared/db/ids.py
-LOGICAL_SHARDS = 16
-_addresses = itertools.count(1)
-
-
-def new_client_ip() -> str:
-    n = next(_addresses) + os.getpid() % 200 * 256
-    return f"198.18.{n // 256 % 256}.{n % 256}"
-
-
-class Client(requests.Session):
-    """A browser-like client of the public API: one client address, cookies kept, JSON by default."""
-
-    def __init__(self, ip: str | None = None):
-        super().__init__()
-        self.headers["X-Forwarded-For"] = ip or new_client_ip()
-
-    def request(self, method, url, *args, **kwargs):
-        kwargs.setdefault("timeout", 30)
-        return super().request(method, url if url.startswith("http") else BASE_URL + url, *args, **kwargs)
-
-
-@dataclass
-class User:
-    client: Client
-    id: str
-    email: str
-    access: str = ""
-    refresh: str = ""
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def auth(self) -> dict:
-        return {"Authorization": f"Bearer {self.access}"}
-
-
-def register(client: Client | None = None, *, email: str | None = None, password: str = PASSWORD) -> User:
-    client = client or Client()
-    email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
-    response = client.post("/api/auth/register/", json={"email": email, "password": password, "name": "Test"})
-    assert response.status_code == 201, response.text
-    return User(client=client, id=response.json()["id"], email=email)
-
-
-def login(user: User, password: str = PASSWORD) -> User:
-    response = user.client.post("/api/auth/login/", json={"email": user.email, "password": password})
-    assert response.status_code == 200, response.text
-    user.access, user.refresh = response.json()["access"], response.json()["refresh"]
-    return user
+from support import ADMIN_EMAIL, ADMIN_PASSWORD, Client, User, login, register
 
 
 @pytest.fixture
@@ -85,48 +26,6 @@ def admin() -> User:
     response = client.post("/api/auth/login/", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert response.status_code == 200, response.text
     return User(client=client, id="", email=ADMIN_EMAIL, access=response.json()["access"])
-
-
-def compose(*args: str, timeout: int = 120) -> str:
-    result = subprocess.run(
-        ["docker", "compose", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=True
-    )
-    return result.stdout
-
-
-def psql(container: str, database: str, sql: str) -> list[list[str]]:
-    """Rows of `sql` run in the shard container as postgres (fields split on '|')."""
-    out = compose("exec", "-T", container, "psql", "-U", "postgres", "-d", database, "-qAt", "-c", sql)
-    return [line.split("|") for line in out.splitlines() if line]
-
-
-def server_of(object_id: str | int, logical_shards: int = LOGICAL_SHARDS, servers: int = 2) -> int:
-    """Which shard server (0 or 1) holds an object, from the shard inside its ID and the default map."""
-    shard = (int(object_id) >> SHARD_BITS_OFFSET) & 1023
-    return shard // (logical_shards // servers)
-
-
-def wait_for(predicate, *, timeout: float = 10.0, interval: float = 0.2):
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
-
-
-def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict:
-    """The response is `status` with the one JSON error shape (and `code`, if given)."""
-    assert response.status_code == status, f"{response.status_code} {response.text[:300]}"
-    assert response.headers["Content-Type"].startswith("application/json"), response.headers["Content-Type"]
-    body = response.json()
-    assert set(body) == {"error"} and {"code", "message"} <= set(body["error"]), body
-    if code:
-        assert body["error"]["code"] == code, body
-    return body["error"]
 
 
 @pytest.fixture(scope="session")

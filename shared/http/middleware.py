@@ -5,25 +5,21 @@ from __future__ import annotations
 import re
 import socket
 import uuid
-from contextvars import ContextVar
 
 from django.core.exceptions import RequestDataTooBig
 
 from shared.http.errors import error_response
+from shared.request_id import bind_request_id
 
-request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 HOSTNAME = socket.gethostname()
-
-
-def current_request_id() -> str:
-    return request_id_var.get()
 
 
 class RequestIDMiddleware:
     """Takes `X-Request-ID` from the request (nginx makes one) or makes one; echoes it on the response.
 
-    The ID is kept in a context variable so logs and outgoing calls (`clients.py`, events) carry it.
+    The ID is bound for the request (`shared/request_id.py`) so logs and outgoing calls (`clients.py`, events)
+    carry it.
     """
 
     def __init__(self, get_response):
@@ -33,11 +29,8 @@ class RequestIDMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
-        token = request_id_var.set(request_id)
-        try:
+        with bind_request_id(request_id):
             response = self.get_response(request)
-        finally:
-            request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
 

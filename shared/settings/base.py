@@ -1,4 +1,4 @@
-"""Settings every Django process of the platform shares; each service's config/settings.py extends them.
+"""Settings every Django process of the platform shares; each service's config/settings/base.py extends them.
 
 Everything that differs between machines comes from the environment (`environ.py`); see `.env.example`.
 https://docs.djangoproject.com/en/5.2/ref/settings/
@@ -17,9 +17,7 @@ SERVICE_NAME = env("SERVICE_NAME", "service")
 SECRET_KEY = env("DJANGO_SECRET_KEY", "dev-only-not-secret-change-me")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "*")
-USE_TZ = True
 TIME_ZONE = "UTC"
-LANGUAGE_CODE = "en-us"
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -95,7 +93,6 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "shared.http.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Scaling Django platform API",
@@ -118,11 +115,7 @@ SIMPLE_JWT = {
     "ISSUER": env("JWT_ISSUER", "scaling-django-user"),
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
-    "ROTATE_REFRESH_TOKENS": True,
-    "BLACKLIST_AFTER_ROTATION": False,  # revocation is the user service's own, on the user's shard
-    "UPDATE_LAST_LOGIN": False,
-    "USER_ID_FIELD": "id",
-    "USER_ID_CLAIM": "user_id",
+    "ROTATE_REFRESH_TOKENS": True,  # revocation is the user service's own, on the user's shard
     "LEEWAY": 5,
 }
 
@@ -140,13 +133,9 @@ SHARD_MAP_REFRESH_SECONDS = env_float("SHARD_MAP_REFRESH_SECONDS", 1.0)
 SHARDED_MODELS: list[tuple[str, str]] = []
 
 # ------------------------------------------------------------------------------------------------
-# Calls to other services
+# Calls to other services (shared/clients.py); a service that calls others names them, with their
+# URLs, in SERVICE_URLS in its own settings
 # ------------------------------------------------------------------------------------------------
-SERVICE_URLS = {
-    "user": env("USER_SERVICE_URL", "http://user:8000"),
-    "product": env("PRODUCT_SERVICE_URL", "http://product:8000"),
-    "order": env("ORDER_SERVICE_URL", "http://order:8000"),
-}
 SERVICE_CONNECT_TIMEOUT = env_float("SERVICE_CONNECT_TIMEOUT", 1.0)
 SERVICE_READ_TIMEOUT = env_float("SERVICE_READ_TIMEOUT", 10.0)
 
@@ -154,12 +143,9 @@ SERVICE_READ_TIMEOUT = env_float("SERVICE_READ_TIMEOUT", 10.0)
 # Celery (broker: redis-broker)  https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # ------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://redis-broker:6379/0")
-CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # a task a dead worker had taken is redelivered after this many seconds; longer than any task and
 # any retry countdown (EVENT_RETRY_BASE_SECONDS * 2**EVENT_MAX_RETRIES)

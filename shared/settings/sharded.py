@@ -1,6 +1,6 @@
 """Settings of a service that owns sharded data (user, product, order): base + shards and replicas."""
 
-from shared.db.shards import databases_from_env, shard_map_from_env, topology_from_env
+from shared.db.databases import databases_from_env, shard_map_from_env, topology_from_env
 from shared.settings.base import *  # noqa: F403
 from shared.settings.base import INSTALLED_APPS, MIDDLEWARE
 

@@ -2,7 +2,7 @@
 
 from shared.settings.base import *  # noqa: F403
 from shared.settings.base import INSTALLED_APPS
-from shared.settings.environ import env_float, env_int
+from shared.settings.environ import env, env_float, env_int
 
 SERVICE_NAME = "gateway"
 INSTALLED_APPS = [*INSTALLED_APPS, "drf_spectacular_sidecar", "gateway"]
@@ -15,6 +15,12 @@ GATEWAY_ROUTES = [
     ("/api/products/", "product"),
     ("/api/orders/", "order"),
 ]
+# The services it calls (shared/clients.py): all of them
+SERVICE_URLS = {
+    "user": env("USER_SERVICE_URL", "http://user:8000"),
+    "product": env("PRODUCT_SERVICE_URL", "http://product:8000"),
+    "order": env("ORDER_SERVICE_URL", "http://order:8000"),
+}
 GATEWAY_POOL_SIZE = env_int("GATEWAY_POOL_SIZE", 50)
 # reads get longer than writes to answer; both well under nginx's proxy_read_timeout
 SERVICE_READ_TIMEOUT = env_float("SERVICE_READ_TIMEOUT", 10.0)

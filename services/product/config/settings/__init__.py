@@ -1,0 +1,3 @@
+"""`config.settings` is what the running process uses (base.py); the unit tests use `config.settings.test`."""
+
+from .base import *  # noqa: F403
