@@ -24,8 +24,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from shared.http.errors import UpstreamTimeout, UpstreamUnavailable
-from shared.http.middleware import current_request_id
+from shared.errors import UpstreamTimeout, UpstreamUnavailable
+from shared.request_id import current_request_id
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 

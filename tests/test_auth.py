@@ -6,7 +6,7 @@ import uuid
 import jwt
 import pytest
 
-from conftest import PASSWORD, Client, User, assert_error, compose, login, psql, register, server_of
+from support import PASSWORD, Client, User, assert_error, compose, login, psql, register, server_of
 
 
 def test_register_returns_the_account_and_stores_it_once_on_its_shard_server():

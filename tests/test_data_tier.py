@@ -6,7 +6,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import Client, compose, login, psql, register, server_of, wait_for
+from support import Client, compose, login, psql, register, server_of, wait_for
 
 USERS_ON = "SELECT count(*) FROM users_user WHERE id = ANY('{%s}'::bigint[])"
 

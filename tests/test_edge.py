@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from conftest import Client, assert_error, compose, new_client_ip, wait_for
+from support import Client, assert_error, compose, new_client_ip, wait_for
 
 
 @pytest.fixture

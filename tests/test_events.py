@@ -5,7 +5,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import compose, login, psql, register, server_of, wait_for
+from support import compose, login, psql, register, server_of, wait_for
 
 TERMINAL = {"confirmed", "rejected", "cancelled"}
 

@@ -3,7 +3,7 @@
 import uuid
 from decimal import Decimal
 
-from conftest import assert_error, psql, server_of
+from support import assert_error, psql, server_of
 
 
 def _order(user, items, **headers):
@@ -47,7 +47,7 @@ def test_order_flow_register_login_browse_order_list_detail_cancel(user, product
 
 
 def test_another_users_order_is_404(user, products):
-    from conftest import login, register
+    from support import login, register
 
     order = _order(user, [{"product_id": products[0]["id"], "quantity": 1}]).json()
     other = login(register())
@@ -85,7 +85,7 @@ def test_bad_order_input_is_400_with_field_errors(user, products, admin):
 
 
 def test_orders_need_a_login():
-    from conftest import Client
+    from support import Client
 
     assert_error(Client().get("/api/orders/"), 401)
     assert_error(Client().post("/api/orders/", json={"items": []}), 401)

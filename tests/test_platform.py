@@ -1,6 +1,6 @@
 """The platform is up: health, routing through the gateway, JSON errors at the edge."""
 
-from conftest import Client, assert_error
+from support import Client, assert_error
 
 
 def test_health_reports_every_service_and_its_databases_and_cache_healthy():
@@ -79,7 +79,7 @@ def test_openapi_schema_covers_the_whole_public_api_and_docs_render_offline():
 def test_prometheus_scrapes_every_service_replica():
     import json
 
-    from conftest import compose, wait_for
+    from support import compose, wait_for
 
     def targets():
         out = compose("exec", "-T", "prometheus", "curl", "-s", "http://localhost:9090/api/v1/targets?state=active")
@@ -91,7 +91,7 @@ def test_prometheus_scrapes_every_service_replica():
 
 
 def test_request_id_reaches_the_services_and_the_workers_logs(user, products):
-    from conftest import compose, wait_for
+    from support import compose, wait_for
 
     request_id = f"trace-{user.id}"
     response = user.client.post(
@@ -104,7 +104,7 @@ def test_request_id_reaches_the_services_and_the_workers_logs(user, products):
 
 
 def test_a_service_that_is_down_is_a_json_503_from_the_gateway(user):
-    from conftest import compose, wait_for
+    from support import compose, wait_for
 
     compose("stop", "order")
     try:
@@ -115,7 +115,7 @@ def test_a_service_that_is_down_is_a_json_503_from_the_gateway(user):
 
 
 def test_nginx_follows_gateway_replicas_without_a_restart():
-    from conftest import compose, wait_for
+    from support import compose, wait_for
 
     def upstreams() -> int:
         return len(compose("exec", "-T", "nginx", "cat", "/etc/nginx/upstreams/gateway.conf").split("\n")) - 1

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from conftest import psql, wait_for
+from support import psql, wait_for
 
 SERVERS = [
     (svc, db, n) for svc, db in (("user", "users"), ("product", "products"), ("order", "orders")) for n in (0, 1)

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 
 from gateway.proxy import client_for
-from shared.http.errors import ApplicationError
+from shared.errors import ApplicationError
 
 _schema_cache: dict[str, tuple[float, dict]] = {}
 SCHEMA_TTL_SECONDS = 60

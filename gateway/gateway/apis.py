@@ -5,7 +5,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django_prometheus.exports import ExportToDjangoView
 
 from gateway import aggregation, proxy
-from shared.http.errors import ApplicationError, error_response
+from shared.errors import ApplicationError
+from shared.http.errors import error_response
 
 
 @csrf_exempt

@@ -16,7 +16,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from shared.clients import ServiceClient, make_session
-from shared.http.errors import ApplicationError, NotFound
+from shared.errors import ApplicationError, NotFound
 
 # Headers that describe one hop, not the message; never forwarded in either direction.
 HOP_BY_HOP = frozenset(

@@ -8,5 +8,6 @@
 - A handler that keeps failing is retried with exponential backoff and jitter, then stored as a
   dead letter (`manage.py dead_letters` lists and replays them).
 
-Which service consumes which event type is declared once, in `routes.py`.
+What each event type means, its payload and which service consumes it are declared once, outside
+shared/, in `contracts/events.py`.
 """

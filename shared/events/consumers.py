@@ -36,8 +36,8 @@ def handler_for(event_type: str) -> Handler:
 
 
 def dead_letter_alias() -> str:
-    """Dead letters of a service are kept on its first shard primary."""
-    return shards.primaries()[0]
+    """Dead letters of a service are kept on its home server."""
+    return shards.home_primary()
 
 
 def store_dead_letter(envelope, error: str, attempts: int) -> DeadLetter:

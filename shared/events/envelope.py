@@ -1,4 +1,4 @@
-"""The versioned envelope every event travels in, and its validation on the consumer side."""
+"""The versioned envelope every event travels in, checked against `contracts.events` on both sides."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from shared.events.routes import EVENT_ROUTES, EVENT_VERSION
-from shared.http.middleware import current_request_id
+from contracts import events as contract
+from shared.request_id import current_request_id
 
 REQUIRED = {"id": str, "type": str, "version": int, "occurred_at": str, "producer": str, "payload": dict}
 
@@ -18,12 +18,13 @@ class InvalidEnvelope(ValueError):
 
 
 def make_envelope(event_type: str, payload: dict, *, event_id: str | None = None) -> dict:
-    if event_type not in EVENT_ROUTES:
-        raise ValueError(f"unknown event type {event_type!r}: declare it in shared/events/routes.py")
+    errors = contract.payload_errors(event_type, payload)
+    if errors:
+        raise ValueError(f"{event_type}: {'; '.join(errors)} (see contracts/events.py)")
     return {
         "id": event_id or str(uuid.uuid4()),
         "type": event_type,
-        "version": EVENT_VERSION,
+        "version": contract.VERSION,
         "occurred_at": datetime.now(UTC).isoformat(),
         "producer": settings.SERVICE_NAME,
         "request_id": current_request_id(),
@@ -41,10 +42,13 @@ def validate_envelope(envelope) -> dict:
         uuid.UUID(envelope["id"])
     except ValueError:
         raise InvalidEnvelope("field 'id' is not a UUID") from None
-    if envelope["type"] not in EVENT_ROUTES:
+    if envelope["type"] not in contract.EVENTS:
         raise InvalidEnvelope(f"unknown event type {envelope['type']!r}")
-    if envelope["version"] != EVENT_VERSION:
+    if envelope["version"] != contract.VERSION:
         raise InvalidEnvelope(f"unsupported version {envelope['version']} of {envelope['type']}")
+    errors = contract.payload_errors(envelope["type"], envelope["payload"])
+    if errors:
+        raise InvalidEnvelope("; ".join(errors))
     return envelope
 
 

@@ -9,10 +9,10 @@ from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
+from contracts.events import consumers_of
 from shared.db import shards
 from shared.events.envelope import make_envelope
 from shared.events.models import OutboxEvent
-from shared.events.routes import consumers_of
 
 logger = logging.getLogger(__name__)
 HANDLE_TASK = "events.handle"

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from shared.events import consumers, outbox
 from shared.events.envelope import InvalidEnvelope
-from shared.http.middleware import request_id_var
+from shared.request_id import bind_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -17,11 +17,8 @@ def handle_event(self, envelope):
     """Apply an event; retry failures with backoff; after EVENT_MAX_RETRIES keep it as a dead letter."""
     # the request that caused the event: its ID is on every log line and on the events this one causes
     request_id = str(envelope.get("request_id") or envelope.get("id") or "-") if isinstance(envelope, dict) else "-"
-    token = request_id_var.set(request_id)
-    try:
+    with bind_request_id(request_id):
         _handle(self, envelope)
-    finally:
-        request_id_var.reset(token)
 
 
 def _handle(task, envelope) -> None:

@@ -2,59 +2,19 @@
 
     {"error": {"code": "validation_error", "message": "...", "fields": {...}}}
 
-Services raise `ApplicationError` (or DRF's exceptions); `exception_handler` is DRF's
-EXCEPTION_HANDLER; `handler404`/`handler500`/`handler400` replace Django's HTML error pages.
+Services raise the application errors of `shared.errors` (or DRF's exceptions); `exception_handler` is
+DRF's EXCEPTION_HANDLER; `handler404`/`handler500`/`handler400` replace Django's HTML error pages.
 """
 
 from __future__ import annotations
 
-import logging
-
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 
-logger = logging.getLogger(__name__)
-
-
-class ApplicationError(Exception):
-    """A domain error a service raises; becomes a 4xx in the one error shape."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    code = "invalid"
-
-    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None, fields=None):
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.code
-        self.status_code = status_code or self.status_code
-        self.fields = fields
-
-
-class NotFound(ApplicationError):
-    status_code = status.HTTP_404_NOT_FOUND
-    code = "not_found"
-
-
-class Conflict(ApplicationError):
-    status_code = status.HTTP_409_CONFLICT
-    code = "conflict"
-
-
-class UpstreamUnavailable(ApplicationError):
-    """Another service did not answer in time or at all."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    code = "upstream_unavailable"
-
-
-class UpstreamTimeout(ApplicationError):
-    """Another service took longer than the read timeout."""
-
-    status_code = status.HTTP_504_GATEWAY_TIMEOUT
-    code = "upstream_timeout"
+from shared.errors import ApplicationError
 
 
 def error_body(code: str, message: str, fields=None) -> dict:
@@ -85,17 +45,11 @@ _DRF_CODES = {
 
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every exception a view raises becomes the one error shape."""
-    from shared.db.shards import ShardMoving
-
-    if isinstance(exc, ShardMoving):
-        response = Response(
-            error_body("shard_moving", "This data is being moved to another server; retry in a few seconds."),
-            status=503,
-        )
-        response["Retry-After"] = "2"
-        return response
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+        response = Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, Http404):

@@ -1,35 +1,39 @@
-"""Parsing of common query and path parameters into clean values or a 400/404 in the error shape."""
+"""Parameters common to every service: IDs in URL paths (a 404 when they cannot be ours) and lists of
+IDs in query strings (a serializer field for an API's `FilterSerializer`, a 400 when malformed)."""
 
 from __future__ import annotations
 
-from shared.http.errors import ApplicationError, NotFound
+from rest_framework import serializers
+
+from shared.errors import NotFound
 
 MAX_ID = (1 << 63) - 1
 
 
 def object_id(raw: str) -> int:
     """An ID from a URL; anything that cannot be one of ours is simply not found."""
-    if not raw.isdigit() or int(raw) > MAX_ID:
+    if not _is_id(raw):
         raise NotFound("Not found.")
     return int(raw)
 
 
-def id_list(raw: str, *, field: str = "ids", limit: int = 100) -> list[int]:
-    values = [value for value in raw.split(",") if value]
-    if len(values) > limit or not all(v.isdigit() and int(v) <= MAX_ID for v in values):
-        raise ApplicationError(
-            "The request is invalid.", code="validation_error", fields={field: [f"Up to {limit} comma-separated IDs."]}
-        )
-    return [int(value) for value in values]
+def _is_id(raw: str) -> bool:
+    return raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID
 
 
-def bounded_int(raw: str | None, *, field: str, default: int, low: int, high: int) -> int:
-    if raw in (None, ""):
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApplicationError(
-            "The request is invalid.",
-            code="validation_error",
-            fields={field: [f"A whole number from {low} to {high}."]},
-        )
-    return int(raw)
+class IdListField(serializers.CharField):
+    """Comma-separated IDs (`?ids=1,2,3`), 1 to `max_ids` of them, as a list of ints.
+
+    Documented in OpenAPI as a string (it is one in the query string).
+    """
+
+    def __init__(self, *, max_ids: int = 100, **kwargs):
+        self.max_ids = max_ids
+        kwargs.setdefault("help_text", f"Up to {max_ids} comma-separated IDs.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> list[int]:
+        values = [value for value in super().to_internal_value(data).split(",") if value]
+        if not 1 <= len(values) <= self.max_ids or not all(_is_id(v) for v in values):
+            raise serializers.ValidationError(f"Up to {self.max_ids} comma-separated IDs.")
+        return [int(value) for value in values]

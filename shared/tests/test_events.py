@@ -9,15 +9,28 @@ from shared.events.inbox import inbox
 from shared.events.models import DeadLetter, OutboxEvent
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+PLACED = {"order_id": "7", "user_id": "3", "items": [{"product_id": "5", "quantity": 1}]}
 
 
 def test_envelope_is_versioned_and_validated():
-    envelope = make_envelope("order.placed", {"order_id": "1"})
+    envelope = make_envelope("order.placed", PLACED)
     assert validate_envelope(envelope) is envelope
     assert {"id", "type", "version", "occurred_at", "producer", "request_id", "payload"} <= set(envelope)
-    for broken in ({**envelope, "version": 2}, {**envelope, "type": "nope"}, {**envelope, "id": "x"}, "text"):
+    broken_payload = {**envelope, "payload": {"order_id": 7}}
+    for broken in (
+        {**envelope, "version": 2},
+        {**envelope, "type": "nope"},
+        {**envelope, "id": "x"},
+        "text",
+        broken_payload,
+    ):
         with pytest.raises(InvalidEnvelope):
             validate_envelope(broken)
+
+
+def test_a_payload_that_breaks_the_contract_is_refused_at_publishing():
+    with pytest.raises(ValueError, match="user_id"):
+        make_envelope("order.placed", {"order_id": "7", "items": []})
 
 
 def test_derived_ids_are_stable():
@@ -26,7 +39,7 @@ def test_derived_ids_are_stable():
 
 
 def test_inbox_claims_an_event_once():
-    envelope = make_envelope("order.placed", {})
+    envelope = make_envelope("order.placed", PLACED)
     with inbox(envelope, using="db0") as first:
         pass
     with inbox(envelope, using="db0") as second:
@@ -35,7 +48,7 @@ def test_inbox_claims_an_event_once():
 
 
 def test_a_failing_effect_releases_the_claim():
-    envelope = make_envelope("order.placed", {})
+    envelope = make_envelope("order.placed", PLACED)
     with pytest.raises(RuntimeError), inbox(envelope, using="db0"):
         raise RuntimeError("effect failed")
     with inbox(envelope, using="db0") as fresh:
@@ -46,7 +59,7 @@ def test_publish_writes_the_outbox_in_the_transaction_and_relays_after_commit(mo
     sent = []
     monkeypatch.setattr(outbox, "send", lambda envelope: sent.append(envelope["id"]))
     with transaction.atomic(using="db1"):
-        event_id = outbox.publish("order.placed", {"order_id": "7"}, using="db1")
+        event_id = outbox.publish("order.placed", PLACED, using="db1")
         assert sent == []  # nothing leaves before commit
     assert sent == [event_id]
     assert OutboxEvent.objects.using("db1").get(id=event_id).sent_at is not None
@@ -56,7 +69,7 @@ def test_rolled_back_event_is_never_sent(monkeypatch):
     sent = []
     monkeypatch.setattr(outbox, "send", lambda envelope: sent.append(envelope))
     with pytest.raises(ValueError), transaction.atomic(using="db0"):
-        outbox.publish("order.placed", {}, using="db0")
+        outbox.publish("order.placed", PLACED, using="db0")
         raise ValueError("the change failed")
     assert sent == [] and not OutboxEvent.objects.using("db0").exists()
 
@@ -67,7 +80,7 @@ def test_unsent_events_are_swept_later(monkeypatch):
 
     monkeypatch.setattr(outbox, "send", broker_down)
     with transaction.atomic(using="db0"):
-        event_id = outbox.publish("order.placed", {}, using="db0")
+        event_id = outbox.publish("order.placed", PLACED, using="db0")
     assert OutboxEvent.objects.using("db0").get(id=event_id).sent_at is None
     sent = []
     monkeypatch.setattr(outbox, "send", lambda envelope: sent.append(envelope["id"]))
@@ -78,7 +91,7 @@ def test_unsent_events_are_swept_later(monkeypatch):
 def test_failing_handler_is_dead_lettered_after_the_last_retry(monkeypatch, settings):
     settings.EVENT_MAX_RETRIES = 0
     monkeypatch.setitem(consumers._handlers, "order.placed", lambda envelope: 1 / 0)
-    envelope = make_envelope("order.placed", {})
+    envelope = make_envelope("order.placed", PLACED)
     tasks.handle_event.apply(args=[envelope])
     letter = DeadLetter.objects.using("db0").get(event_id=envelope["id"])
     assert "ZeroDivisionError" in letter.error
@@ -94,7 +107,7 @@ def test_replay_sends_the_event_again(monkeypatch):
     from celery import current_app
 
     monkeypatch.setattr(current_app, "send_task", lambda name, args, queue: calls.append((name, args[0]["id"], queue)))
-    letter = consumers.store_dead_letter(make_envelope("order.placed", {}), "boom", attempts=5)
+    letter = consumers.store_dead_letter(make_envelope("order.placed", PLACED), "boom", attempts=5)
     consumers.replay(letter)
     assert calls == [("events.handle", letter.event_id, "product")]
     assert DeadLetter.objects.using("db0").get(id=letter.id).replayed_at is not None

@@ -1,6 +1,7 @@
 from rest_framework import exceptions
 
-from shared.http.errors import ApplicationError, Conflict, exception_handler
+from shared.errors import ApplicationError, Conflict
+from shared.http.errors import exception_handler
 
 
 def test_application_error_has_the_one_shape():

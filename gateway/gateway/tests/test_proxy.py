@@ -7,7 +7,7 @@ from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken
 
 from gateway import proxy
-from shared.http.errors import UpstreamTimeout, UpstreamUnavailable
+from shared.errors import UpstreamTimeout, UpstreamUnavailable
 
 
 class FakeUpstream:

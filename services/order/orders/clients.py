@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import cache
 
 from shared.clients import ServiceClient
-from shared.http.errors import ApplicationError, UpstreamUnavailable
+from shared.errors import NotAuthenticated, UpstreamUnavailable
 
 
 @cache
@@ -18,7 +18,7 @@ def user_check(*, authorization: str) -> None:
     """The caller's account exists and is active (the user service answers for the caller's token)."""
     response = _client("user").get("/api/users/me/", headers={"Authorization": authorization})
     if response.status_code in (401, 404):
-        raise ApplicationError("Your account is not active.", code="not_authenticated", status_code=401)
+        raise NotAuthenticated("Your account is not active.")
     if response.status_code != 200:
         raise UpstreamUnavailable("The user service could not check the account.")
 
@@ -26,7 +26,7 @@ def user_check(*, authorization: str) -> None:
 def products_priced(*, product_ids: list[int]) -> dict[int, dict]:
     """Current name, price and active flag of each product, from the product service (never the client)."""
     ids = ",".join(str(i) for i in product_ids)
-    response = _client("product").get(f"/api/products/?ids={ids}")
+    response = _client("product").get("/api/products/lookup/", params={"ids": ids})
     if response.status_code != 200:
         raise UpstreamUnavailable("The product service could not price the order.")
     return {

@@ -9,7 +9,6 @@ class Order(models.Model):
         CONFIRMED = "confirmed"
         REJECTED = "rejected"
         CANCELLED = "cancelled"
-        ARCHIVED = "archived"
 
     id = models.BigIntegerField(primary_key=True)
     user_id = models.BigIntegerField()

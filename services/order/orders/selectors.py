@@ -3,10 +3,9 @@
 from django.db.models import QuerySet
 
 from orders.models import Order
-from shared.db import replicas, shards
+from shared.db import replicas
 from shared.db.ids import shard_of
-from shared.db.shards import UnknownShard
-from shared.http.errors import NotFound
+from shared.errors import NotFound
 
 
 def _orders(alias: str) -> QuerySet:
@@ -21,13 +20,9 @@ def order_list(*, user_id: int, limit: int = 50) -> list[Order]:
 
 def order_get(*, user_id: int, order_id: int) -> Order:
     """The order `order_id` of `user_id`; someone else's order is simply not found."""
-    try:
-        if shard_of(order_id) != shard_of(user_id):
-            raise NotFound("No such order.")
-        primary = shards.primary_for_id(order_id)
-    except UnknownShard:
-        raise NotFound("No such order.") from None
-    order = replicas.run_read(primary, lambda alias: _orders(alias).filter(id=order_id, user_id=user_id).first())
+    if shard_of(order_id) != shard_of(user_id):
+        raise NotFound("No such order.")
+    order = replicas.read_by_id(lambda alias: _orders(alias).filter(id=order_id, user_id=user_id).first(), order_id)
     if order is None:
         raise NotFound("No such order.")
     return order

@@ -1,4 +1,5 @@
-"""Writes of the order service: placing and cancelling orders on the owner's shard primary."""
+"""Writes of the order service, on the owner's shard primary: placing and cancelling orders, and the
+order's side of the saga (confirm, reject, archive), each applied once per event through the inbox."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import json
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from orders import clients
 from orders.models import Order, OrderItem, OrderStatusChange
-from orders.selectors import order_get
 from shared.db import shards
 from shared.db.ids import shard_of
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.events.envelope import derived_event_id
+from shared.events.inbox import inbox
 from shared.events.outbox import publish
-from shared.http.errors import ApplicationError, Conflict
 
 
 def _fingerprint(items: list[dict]) -> str:
@@ -50,7 +53,7 @@ def order_place(*, user_id: int, items: list[dict], authorization: str, idempote
         if product is None or not product["is_active"]:
             errors[str(index)] = {"product_id": ["No such product, or it is not for sale."]}
     if errors:
-        raise ApplicationError("The request is invalid.", code="validation_error", fields={"items": errors})
+        raise ValidationFailed({"items": errors})
 
     lines = [
         OrderItem(
@@ -92,7 +95,7 @@ def order_place(*, user_id: int, items: list[dict], authorization: str, idempote
         if existing is None:
             raise
         return existing
-    return order_get(user_id=user_id, order_id=order.id)
+    return _order_read(alias=alias, order_id=order.id)
 
 
 def order_items_payload(order: Order) -> list[dict]:
@@ -100,25 +103,77 @@ def order_items_payload(order: Order) -> list[dict]:
     return [{"product_id": str(item.product_id), "quantity": item.quantity} for item in order.items.all()]
 
 
-def order_set_status(*, order: Order, status: str, reason: str = "") -> Order:
-    alias = shards.primary_for_id(order.id)
-    with transaction.atomic(using=alias):
-        Order.objects.using(alias).filter(id=order.id).update(status=status)
-        OrderStatusChange.objects.using(alias).create(order_id=order.id, status=status, reason=reason)
-    return order_get(user_id=order.user_id, order_id=order.id)
+def _order_read(*, alias: str, order_id: int) -> Order:
+    """An order read back from the server it was just written on (a replica may not have it yet)."""
+    return Order.objects.using(alias).prefetch_related("items", "history").get(id=order_id)
+
+
+def _transition(order: Order, *, alias: str, status: str, reason: str = "") -> None:
+    """Write `order`'s new status and its history row (inside the caller's transaction)."""
+    order.status = status
+    order.save(using=alias, update_fields=["status", "updated_at"])
+    OrderStatusChange.objects.using(alias).create(order=order, status=status, reason=reason)
 
 
 CANCELLABLE = {Order.Status.PENDING, Order.Status.CONFIRMED}
 
 
 def order_cancel(*, user_id: int, order_id: int) -> Order:
+    """Cancel a pending or confirmed order of `user_id`; a confirmed one's stock is given back."""
+    if shard_of(order_id) != shard_of(user_id):
+        raise NotFound("No such order.")
     alias = shards.primary_for_id(user_id)
     with transaction.atomic(using=alias):
-        order = order_get(user_id=user_id, order_id=order_id)
-        order = Order.objects.using(alias).select_for_update().get(id=order.id)
+        order = Order.objects.using(alias).select_for_update().filter(id=order_id, user_id=user_id).first()
+        if order is None:
+            raise NotFound("No such order.")
         if order.status not in CANCELLABLE:
             raise Conflict(f"An order that is {order.status} cannot be cancelled.", code="invalid_state")
         if order.status == Order.Status.CONFIRMED:
             # its stock was reserved: product gives it back
             publish("order.cancelled", {"order_id": str(order.id), "items": order_items_payload(order)}, using=alias)
-        return order_set_status(order=order, status=Order.Status.CANCELLED, reason="cancelled by the customer")
+        _transition(order, alias=alias, status=Order.Status.CANCELLED, reason="cancelled by the customer")
+    return _order_read(alias=alias, order_id=order_id)
+
+
+def _stock_outcome_apply(envelope: dict, *, reserved: bool) -> None:
+    """Apply product's answer to an order's stock reservation, once per event."""
+    payload = envelope["payload"]
+    order_id = int(payload["order_id"])
+    alias = shards.primary_for_id(order_id)
+    with inbox(envelope, using=alias) as fresh:
+        if not fresh:
+            return
+        order = Order.objects.using(alias).select_for_update().get(id=order_id)
+        if order.status == Order.Status.PENDING:
+            status = Order.Status.CONFIRMED if reserved else Order.Status.REJECTED
+            _transition(order, alias=alias, status=status, reason="" if reserved else payload.get("reason", ""))
+            if reserved:
+                confirmed = {"order_id": str(order.id), "user_id": str(order.user_id), "total": str(order.total)}
+                event_id = derived_event_id(envelope["id"], "order.confirmed")
+                publish("order.confirmed", confirmed, using=alias, event_id=event_id)
+        elif reserved and order.status == Order.Status.CANCELLED:
+            # cancelled while the reservation was under way: give the stock back
+            released = {"order_id": str(order.id), "items": order_items_payload(order)}
+            publish(
+                "order.cancelled", released, using=alias, event_id=derived_event_id(envelope["id"], "order.cancelled")
+            )
+
+
+def order_confirm(*, envelope: dict) -> None:
+    """`stock.reserved`: a pending order becomes confirmed and `order.confirmed` is announced."""
+    _stock_outcome_apply(envelope, reserved=True)
+
+
+def order_reject(*, envelope: dict) -> None:
+    """`stock.rejected`: a pending order becomes rejected, with product's reason."""
+    _stock_outcome_apply(envelope, reserved=False)
+
+
+def order_archive_for_user(*, envelope: dict) -> None:
+    """`user.deleted`: the user's orders are archived (kept, no longer listed), once per event."""
+    user_id = int(envelope["payload"]["user_id"])
+    alias = shards.primary_for_id(user_id)
+    with inbox(envelope, using=alias) as fresh:
+        if fresh:
+            Order.objects.using(alias).filter(user_id=user_id, archived_at=None).update(archived_at=timezone.now())

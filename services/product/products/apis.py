@@ -1,15 +1,16 @@
-"""HTTP endpoints of the product service: thin views over services.py and selectors.py."""
+"""HTTP endpoints of the product service: thin views over services/, selectors.py and caching.py."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from products import selectors, services
+from products import caching, selectors
 from products.serializers import ProductOutputSerializer
+from products.services import catalog
 from shared.auth.permissions import IsStaffOrReadOnly
-from shared.http.errors import ApplicationError
-from shared.http.params import bounded_int, id_list, object_id
+from shared.http.params import IdListField, object_id
 
 
 class ProductPageSerializer(serializers.Serializer):
@@ -34,45 +35,41 @@ class ProductUpdateSerializer(ProductInputSerializer):
     sku = None  # the SKU decides the shard
 
 
-LIST_PARAMETERS = [
-    OpenApiParameter("category", str),
-    OpenApiParameter("search", str),
-    OpenApiParameter("ordering", str, enum=list(selectors.ORDERINGS)),
-    OpenApiParameter("page", int),
-    OpenApiParameter("page_size", int),
-    OpenApiParameter("ids", str, description="comma-separated product IDs (no paging)"),
-]
+class ProductLookupOutputSerializer(serializers.Serializer):
+    results = ProductOutputSerializer(many=True)
 
 
 class ProductListApi(APIView):
     permission_classes = [IsStaffOrReadOnly]
 
+    class FilterSerializer(serializers.Serializer):
+        category = serializers.CharField(default="", allow_blank=True, help_text="A category slug.")
+        search = serializers.CharField(
+            default="", allow_blank=True, help_text="Part of the name, or the exact SKU (the first 100 characters)."
+        )
+        ordering = serializers.ChoiceField(
+            choices=list(selectors.ORDERINGS), default="-created", help_text="A leading `-` sorts descending."
+        )
+        page = serializers.IntegerField(min_value=1, max_value=200, default=1)
+        page_size = serializers.IntegerField(min_value=1, max_value=100, default=20)
+
     @extend_schema(
         operation_id="products_list",
-        parameters=LIST_PARAMETERS,
+        parameters=[FilterSerializer],
         responses={200: ProductPageSerializer},
         tags=["products"],
     )
     def get(self, request):
-        params = request.query_params
-        if "ids" in params:
-            products = selectors.products_by_ids(product_ids=id_list(params["ids"]))
-            data = ProductOutputSerializer(products, many=True).data
-            return Response({"count": len(data), "page": 1, "page_size": len(data), "next_page": None, "results": data})
-        ordering = params.get("ordering", "-created")
-        if ordering not in selectors.ORDERINGS:
-            raise ApplicationError(
-                "The request is invalid.",
-                code="validation_error",
-                fields={"ordering": [f"One of {', '.join(selectors.ORDERINGS)}."]},
-            )
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        query = filters.validated_data
         return Response(
-            selectors.product_page_data(
-                category=params.get("category") or None,
-                search=(params.get("search") or "").strip()[:100] or None,
-                ordering=ordering,
-                page=bounded_int(params.get("page"), field="page", default=1, low=1, high=200),
-                page_size=bounded_int(params.get("page_size"), field="page_size", default=20, low=1, high=100),
+            caching.product_page_data(
+                category=query["category"] or None,
+                search=query["search"][:100] or None,
+                ordering=query["ordering"],
+                page=query["page"],
+                page_size=query["page_size"],
             )
         )
 
@@ -80,8 +77,29 @@ class ProductListApi(APIView):
     def post(self, request):
         data = ProductInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        product = services.product_create(**data.validated_data)
+        product = catalog.product_create(**data.validated_data)
         return Response(ProductOutputSerializer(product).data, status=status.HTTP_201_CREATED)
+
+
+class ProductLookupApi(APIView):
+    """Products by ID, active or not, in one call (no paging): how the order service prices an order."""
+
+    permission_classes = [AllowAny]
+
+    class FilterSerializer(serializers.Serializer):
+        ids = IdListField(max_ids=100)
+
+    @extend_schema(
+        operation_id="products_lookup",
+        parameters=[FilterSerializer],
+        responses={200: ProductLookupOutputSerializer},
+        tags=["products"],
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        products = selectors.products_by_ids(product_ids=filters.validated_data["ids"])
+        return Response({"results": ProductOutputSerializer(products, many=True).data})
 
 
 class ProductDetailApi(APIView):
@@ -89,16 +107,16 @@ class ProductDetailApi(APIView):
 
     @extend_schema(responses={200: ProductOutputSerializer}, tags=["products"])
     def get(self, request, product_id: str):
-        return Response(selectors.product_detail_data(product_id=object_id(product_id)))
+        return Response(caching.product_detail_data(product_id=object_id(product_id)))
 
     @extend_schema(request=ProductUpdateSerializer, responses={200: ProductOutputSerializer}, tags=["products"])
     def patch(self, request, product_id: str):
         data = ProductUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        product = services.product_update(product_id=object_id(product_id), **data.validated_data)
+        product = catalog.product_update(product_id=object_id(product_id), **data.validated_data)
         return Response(ProductOutputSerializer(product).data)
 
     @extend_schema(responses={204: None}, tags=["products"])
     def delete(self, request, product_id: str):
-        services.product_delete(product_id=object_id(product_id))
+        catalog.product_delete(product_id=object_id(product_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,16 +1,17 @@
-"""Reads of the product service: one product from its shard, the catalog by scatter-gather."""
+"""Reads of the product service: one product from its shard, the catalog by scatter-gather.
+
+Selectors return models and pages of models; the cached public representations are built from them in
+`products.caching`.
+"""
 
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from products.models import Category, Product
-from products.serializers import ProductOutputSerializer
-from shared.cache import layered
-from shared.db import replicas, shards
+from products.models import Product
+from shared.db import replicas
 from shared.db.scatter import Page, group_ids_by_server, scatter_gather
-from shared.db.shards import UnknownShard
-from shared.http.errors import NotFound
+from shared.errors import NotFound
 
 # public ordering name -> ordering fields (one direction, ending in the key; see scatter_gather)
 ORDERINGS = {
@@ -24,14 +25,8 @@ ORDERINGS = {
 
 
 def product_get(*, product_id: int, include_inactive: bool = False) -> Product:
-    def read(alias: str) -> Product | None:
-        queryset = Product.objects.using(alias).select_related("category").filter(id=product_id)
-        return queryset.first() if include_inactive else queryset.filter(is_active=True).first()
-
-    try:
-        product = replicas.run_read_for_id(product_id, read)
-    except UnknownShard:
-        product = None
+    queryset = Product.objects.select_related("category")
+    product = replicas.read_by_id(queryset if include_inactive else queryset.filter(is_active=True), product_id)
     if product is None:
         raise NotFound("No such product.")
     return product
@@ -67,51 +62,3 @@ def products_by_ids(*, product_ids: list[int]) -> list[Product]:
             lambda alias, ids=ids: list(Product.objects.using(alias).select_related("category").filter(id__in=ids)),
         )
     return found
-
-
-def category_list() -> list[Category]:
-    """Categories (every server holds all of them; the first one answers)."""
-    return replicas.run_read(shards.primaries()[0], lambda alias: list(Category.objects.using(alias).all()))
-
-
-# --- cached representations (L1 in process, L2 on redis-cache; see shared/cache.py) ------------
-
-DETAIL_TTL = 300
-PAGE_TTL = 60
-VIEWS_KEY = "product:views"
-
-
-def product_cache_key(product_id: int) -> str:
-    return f"product:{product_id}"
-
-
-def product_detail_data(*, product_id: int) -> dict:
-    """The public representation of an active product, from the cache layers when they have it."""
-    data = layered.get_or_compute(
-        product_cache_key(product_id),
-        lambda: dict(ProductOutputSerializer(product_get(product_id=product_id)).data),
-        ttl=DETAIL_TTL,
-    )
-    layered.count_view(VIEWS_KEY, str(product_id))
-    return data
-
-
-def product_page_data(**query) -> dict:
-    """One page of the catalog as the API returns it; cached under the catalog's current generation."""
-    key = "catalog:{}:{}".format(layered.generation("catalog"), ":".join(f"{k}={v}" for k, v in sorted(query.items())))
-
-    def compute() -> dict:
-        page = product_list(**query)
-        return {
-            "count": page.count,
-            "page": page.page,
-            "page_size": page.page_size,
-            "next_page": page.page + 1 if page.has_next else None,
-            "results": [dict(row) for row in ProductOutputSerializer(page.items, many=True).data],
-        }
-
-    return layered.get_or_compute(key, compute, ttl=PAGE_TTL)
-
-
-def most_viewed_product_ids(*, limit: int) -> list[int]:
-    return [int(member) for member in layered.top(VIEWS_KEY, limit)]

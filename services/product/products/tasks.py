@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from products.services import product_caches_warm
+from products.caching import product_caches_warm
 
 
 @shared_task(name="products.warm_cache", ignore_result=True, expires=60)

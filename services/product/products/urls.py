@@ -6,5 +6,6 @@ from shared.db.apis import ShardReportApi
 urlpatterns = [
     path("products/admin/shards/", ShardReportApi.as_view(), name="shard-report"),
     path("products/", apis.ProductListApi.as_view(), name="product-list"),
+    path("products/lookup/", apis.ProductLookupApi.as_view(), name="product-lookup"),  # before <product_id>
     path("products/<str:product_id>/", apis.ProductDetailApi.as_view(), name="product-detail"),
 ]

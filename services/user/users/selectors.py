@@ -1,20 +1,13 @@
 """Reads of the user service. Reads of one user go to a replica of that user's shard."""
 
 from shared.db import replicas, shards
-from shared.db.shards import UnknownShard
-from shared.http.errors import NotFound
+from shared.errors import NotFound
 from users.models import User
 
 
 def user_get(*, user_id: int) -> User:
     """The active user `user_id`, read from a replica of its shard (or the primary when pinned)."""
-    try:
-        primary = shards.primary_for_id(user_id)
-    except UnknownShard:
-        raise NotFound("No such user.") from None
-    user = replicas.run_read(
-        primary, lambda alias: User.objects.using(alias).filter(id=user_id, is_active=True).first()
-    )
+    user = replicas.read_by_id(User.objects.filter(is_active=True), user_id)
     if user is None:
         raise NotFound("No such user.")
     return user

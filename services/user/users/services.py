@@ -1,20 +1,25 @@
-"""Writes of the user service: registration, tokens, profile changes. Each runs on its user's shard primary."""
+"""Writes of the user service: registration, tokens, profile changes, order statistics.
+
+Each runs on its user's shard primary."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone as dj_timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from shared.db import shards
+from shared.errors import ApplicationError, ValidationFailed
+from shared.events.inbox import inbox
 from shared.events.outbox import publish
-from shared.http.errors import ApplicationError
 from users.models import RefreshTokenRecord, User
 from users.selectors import user_find_by_email
 
@@ -28,28 +33,17 @@ def _set_password(user: User, password: str) -> None:
     try:
         validate_password(password, user=user)
     except ValidationError as exc:
-        raise ApplicationError(
-            "The request is invalid.", code="validation_error", fields={"password": exc.messages}
-        ) from None
+        raise ValidationFailed({"password": exc.messages}) from None
     user.set_password(password)
 
 
 def user_register(*, email: str, password: str, name: str = "", is_staff: bool = False) -> User:
     """Create an account on the shard its e-mail hashes to. The e-mail is unique case-insensitively."""
     email = User.objects.normalize_email(email.strip()).lower()
-    shard = shards.shard_for_natural_key(email)
-    alias = shards.primary_for_shard(shard)
     user = User(email=email, name=name, is_staff=is_staff)
     _set_password(user, password)
-    user.id = shards.new_id(shard=shard)
-    try:
-        with transaction.atomic(using=alias):
-            user.save(using=alias, force_insert=True)
-    except IntegrityError:
-        raise ApplicationError(
-            "The request is invalid.", code="validation_error", fields={"email": ["This e-mail is already registered."]}
-        ) from None
-    return user
+    taken = ValidationFailed({"email": ["This e-mail is already registered."]})
+    return shards.insert_new(user, shard=shards.shard_for_natural_key(email), on_duplicate=taken)
 
 
 def _issue_tokens(user: User, alias: str) -> dict:
@@ -122,3 +116,15 @@ def user_delete(*, user: User) -> None:
         )
         User.objects.using(alias).filter(id=user.id).delete()
         publish("user.deleted", {"user_id": str(user.id)}, using=alias)
+
+
+def user_stats_record(*, envelope: dict) -> None:
+    """`order.confirmed`: count the order and its total in the user's statistics, once per event."""
+    payload = envelope["payload"]
+    user_id = int(payload["user_id"])
+    alias = shards.primary_for_id(user_id)
+    with inbox(envelope, using=alias) as fresh:
+        if fresh:
+            User.objects.using(alias).filter(id=user_id).update(
+                orders_count=F("orders_count") + 1, orders_total=F("orders_total") + Decimal(payload["total"])
+            )

@@ -7,7 +7,7 @@ from orders.models import Order
 from orders.selectors import order_get, order_list
 from orders.services import order_cancel, order_place
 from shared.db import ids, shards
-from shared.http.errors import ApplicationError, Conflict, NotFound
+from shared.errors import ApplicationError, Conflict, NotFound
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 USER = ids.compose(timestamp_ms=ids.ID_EPOCH_MS + 5, shard=11, sequence=1)

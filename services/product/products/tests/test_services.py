@@ -4,9 +4,9 @@ import pytest
 
 from products.models import Product
 from products.selectors import product_get, product_list, products_by_ids
-from products.services import category_ensure, product_create, product_update, products_bulk_create
+from products.services.catalog import category_ensure, product_create, product_update, products_bulk_create
 from shared.db import ids, shards
-from shared.http.errors import ApplicationError, NotFound
+from shared.errors import ApplicationError, NotFound
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from products import services
 from products.models import Product
+from products.services import catalog, stock
 from shared.db import shards
 from shared.events.envelope import make_envelope
 from shared.events.models import OutboxEvent
@@ -17,11 +17,11 @@ pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 def two_servers(monkeypatch):
     """One product on each shard server, and no broker: events stay in the outbox."""
     monkeypatch.setattr("shared.events.outbox.send", lambda envelope: None)
-    services.category_ensure(slug="tools", name="Tools")
+    catalog.category_ensure(slug="tools", name="Tools")
     made = {}
     n = 0
     while len(made) < 2:
-        product = services.product_create(sku=f"R-{n}", name="R", price=Decimal("1"), category="tools", stock=5)
+        product = catalog.product_create(sku=f"R-{n}", name="R", price=Decimal("1"), category="tools", stock=5)
         made.setdefault(shards.primary_for_id(product.id), product)
         n += 1
     return [made["db0"], made["db1"]]
@@ -47,8 +47,8 @@ def _outcomes():
 def test_reserves_on_every_server_and_a_redelivery_changes_nothing(two_servers):
     a, b = two_servers
     envelope = _placed([{"product_id": str(a.id), "quantity": 2}, {"product_id": str(b.id), "quantity": 3}])
-    services.stock_reserve_for_order(envelope)
-    services.stock_reserve_for_order(envelope)
+    stock.stock_reserve_for_order(envelope)
+    stock.stock_reserve_for_order(envelope)
     assert (_stock(a), _stock(b)) == (3, 2)
     assert _outcomes() == ["stock.reserved"]
 
@@ -56,16 +56,16 @@ def test_reserves_on_every_server_and_a_redelivery_changes_nothing(two_servers):
 def test_shortage_on_one_server_gives_back_the_other_and_rejects(two_servers):
     a, b = two_servers
     envelope = _placed([{"product_id": str(a.id), "quantity": 2}, {"product_id": str(b.id), "quantity": 9}])
-    services.stock_reserve_for_order(envelope)
-    services.stock_reserve_for_order(envelope)
+    stock.stock_reserve_for_order(envelope)
+    stock.stock_reserve_for_order(envelope)
     assert (_stock(a), _stock(b)) == (5, 5)
     assert _outcomes() == ["stock.rejected"]
 
 
 def test_release_happens_once(two_servers):
     a, _ = two_servers
-    services.stock_reserve_for_order(_placed([{"product_id": str(a.id), "quantity": 4}]))
+    stock.stock_reserve_for_order(_placed([{"product_id": str(a.id), "quantity": 4}]))
     cancelled = make_envelope("order.cancelled", {"order_id": "1", "items": [{"product_id": str(a.id), "quantity": 4}]})
-    services.stock_release_for_order(cancelled)
-    services.stock_release_for_order(cancelled)
+    stock.stock_release_for_order(cancelled)
+    stock.stock_release_for_order(cancelled)
     assert _stock(a) == 5

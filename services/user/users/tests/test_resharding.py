@@ -5,7 +5,7 @@ import pytest
 from shared.db import ids, pinning, shards
 from shared.db.models import ShardAssignment
 from shared.db.resharding import MoveError, move_shard, shard_report
-from shared.db.shards import ShardMoving
+from shared.errors import ShardMoving
 from users.models import RefreshTokenRecord, User
 from users.selectors import user_get
 from users.services import user_login, user_register

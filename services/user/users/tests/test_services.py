@@ -2,7 +2,7 @@ import pytest
 from rest_framework_simplejwt.tokens import AccessToken
 
 from shared.db import ids, shards
-from shared.http.errors import ApplicationError
+from shared.errors import ApplicationError
 from users.models import RefreshTokenRecord, User
 from users.selectors import user_get
 from users.services import InvalidCredentials, token_refresh, user_delete, user_login, user_register

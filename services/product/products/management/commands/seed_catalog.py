@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 
-from products.services import category_ensure, products_bulk_create
+from products.services.catalog import category_ensure, products_bulk_create
 
 CATEGORIES = {
     "books": "Books",

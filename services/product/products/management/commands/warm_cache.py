@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from products.services import product_caches_warm
+from products.caching import product_caches_warm
 
 
 class Command(BaseCommand):

@@ -1,0 +1,95 @@
+"""Stock reservation, the product side of the order saga: reserve the items of a placed order on
+every shard server all or nothing (never below zero), and give them back when the order is cancelled."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+
+from products.models import Product
+from shared.db import shards
+from shared.db.scatter import group_ids_by_server
+from shared.events.envelope import derived_event_id
+from shared.events.inbox import inbox, inbox_result, set_inbox_result
+from shared.events.outbox import publish
+
+
+def _quantities_by_server(items: list[dict]) -> dict[str, dict[int, int]]:
+    quantities = {int(item["product_id"]): int(item["quantity"]) for item in items}
+    return {
+        alias: {product_id: quantities[product_id] for product_id in product_ids}
+        for alias, product_ids in sorted(group_ids_by_server(list(quantities)).items())
+    }
+
+
+class _Shortage(Exception):
+    pass
+
+
+def _reserve_on_server(alias: str, quantities: dict[int, int]) -> bool:
+    """Take every quantity on one server, all or nothing; a row never goes below zero."""
+    try:
+        with transaction.atomic(using=alias):  # a savepoint inside the caller's inbox transaction
+            for product_id, quantity in sorted(quantities.items()):
+                taken = (
+                    Product.objects.using(alias)
+                    .filter(id=product_id, is_active=True, stock__gte=quantity)
+                    .update(stock=F("stock") - quantity)
+                )
+                if not taken:
+                    raise _Shortage
+    except _Shortage:
+        return False
+    return True
+
+
+def stock_reserve_for_order(envelope: dict) -> None:
+    """Reserve the stock of every item of a placed order, or none of it; answer with the outcome.
+
+    Items may sit on several shard servers, so each server is one transaction that records in its
+    inbox, with the stock change, what it did for this event. A redelivered event reuses what each
+    server recorded; when one server cannot supply its items, the servers that reserved give their
+    stock back (each once).
+    """
+    payload = envelope["payload"]
+    by_server = _quantities_by_server(payload["items"])
+    known = sum(len(quantities) for quantities in by_server.values())
+    rejected = known < len(payload["items"])  # an ID of no shard we know
+    reserved_on: list[str] = []
+    for alias, quantities in [] if rejected else by_server.items():
+        with inbox(envelope, using=alias) as fresh:
+            if fresh:
+                result = "reserved" if _reserve_on_server(alias, quantities) else "rejected"
+                set_inbox_result(envelope, using=alias, result=result)
+        if inbox_result(envelope, using=alias) != "reserved":
+            rejected = True
+            break
+        reserved_on.append(alias)
+    if rejected:
+        for alias in reserved_on:
+            _give_back(envelope, alias, by_server[alias], step="compensation")
+    home = next(iter(by_server), shards.home_primary())
+    with transaction.atomic(using=home):
+        publish(
+            "stock.rejected" if rejected else "stock.reserved",
+            {
+                "order_id": payload["order_id"],
+                "user_id": payload["user_id"],
+                "reason": "insufficient stock" if rejected else "",
+            },
+            using=home,
+            event_id=derived_event_id(envelope["id"], "outcome"),
+        )
+
+
+def _give_back(envelope: dict, alias: str, quantities: dict[int, int], *, step: str) -> None:
+    with inbox(envelope, using=alias, step=step) as fresh:
+        if fresh:
+            for product_id, quantity in quantities.items():
+                Product.objects.using(alias).filter(id=product_id).update(stock=F("stock") + quantity)
+
+
+def stock_release_for_order(envelope: dict) -> None:
+    """Give back the stock of a cancelled order (once per server, however often the event comes)."""
+    for alias, quantities in _quantities_by_server(envelope["payload"]["items"]).items():
+        _give_back(envelope, alias, quantities, step="release")

@@ -1,0 +1,28 @@
+import pytest
+from rest_framework import serializers
+
+from shared.errors import NotFound
+from shared.http.params import MAX_ID, IdListField, object_id
+
+
+class Filter(serializers.Serializer):
+    ids = IdListField(max_ids=3)
+
+
+def test_id_list_field_parses_comma_separated_ids():
+    # when
+    filters = Filter(data={"ids": "1,22,,333"})
+    # then
+    assert filters.is_valid(), filters.errors
+    assert filters.validated_data == {"ids": [1, 22, 333]}
+
+
+@pytest.mark.parametrize("raw", ["", "1,x", "1,2,3,4", str(MAX_ID + 1), "²", "-1"])
+def test_id_list_field_rejects_what_cannot_be_ids(raw):
+    assert not Filter(data={"ids": raw}).is_valid()
+
+
+@pytest.mark.parametrize("raw", ["x", "²", str(MAX_ID + 1), ""])
+def test_object_id_is_not_found_for_what_cannot_be_an_id(raw):
+    with pytest.raises(NotFound):
+        object_id(raw)
