@@ -32,6 +32,27 @@ def _existing_for_key(*, alias: str, user_id: int, key: str, fingerprint: str) -
     return order
 
 
+def _priced_lines(items: list[dict]) -> list[OrderItem]:
+    """The order's lines at the product service's current names and prices (never the client's)."""
+    catalog = clients.products_priced(product_ids=[item["product_id"] for item in items])
+    errors = {
+        str(index): {"product_id": ["No such product, or it is not for sale."]}
+        for index, item in enumerate(items)
+        if not catalog.get(item["product_id"], {}).get("is_active")
+    }
+    if errors:
+        raise ValidationFailed({"items": errors})
+    return [
+        OrderItem(
+            product_id=item["product_id"],
+            product_name=catalog[item["product_id"]]["name"],
+            quantity=item["quantity"],
+            unit_price=catalog[item["product_id"]]["price"],
+        )
+        for item in items
+    ]
+
+
 def order_place(*, user_id: int, items: list[dict], authorization: str, idempotency_key: str | None = None) -> Order:
     """Check the user and price the items over REST, then store the order as pending.
 
@@ -46,24 +67,7 @@ def order_place(*, user_id: int, items: list[dict], authorization: str, idempote
             return existing
 
     clients.user_check(authorization=authorization)
-    catalog = clients.products_priced(product_ids=[item["product_id"] for item in items])
-    errors = {}
-    for index, item in enumerate(items):
-        product = catalog.get(item["product_id"])
-        if product is None or not product["is_active"]:
-            errors[str(index)] = {"product_id": ["No such product, or it is not for sale."]}
-    if errors:
-        raise ValidationFailed({"items": errors})
-
-    lines = [
-        OrderItem(
-            product_id=item["product_id"],
-            product_name=catalog[item["product_id"]]["name"],
-            quantity=item["quantity"],
-            unit_price=catalog[item["product_id"]]["price"],
-        )
-        for item in items
-    ]
+    lines = _priced_lines(items)
     total = sum((line.unit_price * line.quantity for line in lines), Decimal("0.00"))
     order_id = shards.new_id(shard=shard_of(user_id))  # before the transaction: see shared/db/ids.py
     try:
