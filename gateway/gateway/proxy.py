@@ -13,6 +13,7 @@ from functools import cache
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
 from shared.clients import ServiceClient, make_session
@@ -79,7 +80,7 @@ def identity_from(request: HttpRequest) -> Identity | None:
         token = AccessToken(raw.strip())
     except TokenError as exc:
         raise InvalidToken("The access token is invalid or expired.") from exc
-    return Identity(user_id=str(token[settings.SIMPLE_JWT["USER_ID_CLAIM"]]), is_staff=bool(token.get("is_staff")))
+    return Identity(user_id=str(token[jwt_settings.USER_ID_CLAIM]), is_staff=bool(token.get("is_staff")))
 
 
 def check_json_body(request: HttpRequest) -> bytes:
