@@ -1,0 +1,48 @@
+"""CPU per request per tier and SQL statements per request around one scenario.
+
+The idle stack is measured first (`idle_rates`: CPU milliseconds per second per tier, the stack's
+idle cost); a scenario's CPU is what each tier used during the scenario minus what it would have
+used idle in the same time, divided by the scenario's requests. SQL statements are read from
+PgBouncer before and after, outside the CPU window (reading them runs psql in the PgBouncer
+containers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import stack
+
+
+def idle_rates(seconds: float) -> dict[str, float]:
+    """CPU milliseconds per second each tier uses with no load."""
+    before = stack.CpuSnapshot()
+    time.sleep(seconds)
+    used = stack.CpuSnapshot().by_group_since(before)
+    return {group: round(ms / seconds, 2) for group, ms in sorted(used.items())}
+
+
+def measured(run: Callable[[], dict], *, idle: dict[str, float], settle: Callable[[dict], None] | None = None) -> dict:
+    """Run a scenario; add CPU ms per request per tier (idle subtracted) and SQL statements per request.
+
+    `settle(result)`, when given, runs inside the measured window after the load (e.g. waiting until
+    every placed order is confirmed, so the saga's work is counted).
+    """
+    statements_before = stack.pgbouncer_statements()
+    cpu_before, started = stack.CpuSnapshot(), time.monotonic()
+    result = run()
+    if settle is not None:
+        settle(result)
+    cpu_after, elapsed = stack.CpuSnapshot(), time.monotonic() - started
+    statements = stack.pgbouncer_statements() - statements_before
+    requests = max(1, result["requests"])
+    used = cpu_after.by_group_since(cpu_before)
+    per_request = {
+        group: round(max(0.0, ms - idle.get(group, 0.0) * elapsed) / requests, 3) for group, ms in sorted(used.items())
+    }
+    result["cpu_ms_per_request"] = per_request
+    result["cpu_ms_per_request_total"] = round(sum(per_request.values()), 2)
+    result["sql_per_request"] = round(statements / requests, 2)
+    result["window_s"] = round(elapsed, 1)
+    return result

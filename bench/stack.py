@@ -1,0 +1,126 @@
+"""What the benchmark reads from the running stack: containers, their CPU time, SQL statements.
+
+CPU time comes from each container's cgroup counter (cgroup v1 `cpuacct.usage` or v2 `cpu.stat`),
+so it is what the kernel charged the container, whatever else runs on the machine. Containers are
+grouped by tier (`group_of`). SQL statements are PgBouncer's `total_query_count` summed over every
+pool of every service (`SHOW STATS` on its admin console): every statement the applications send.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("user", "product", "order")
+
+
+def compose(*args: str, env: dict | None = None, timeout: int = 600) -> str:
+    done = subprocess.run(
+        ["docker", "compose", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"docker compose {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True, timeout=120).stdout
+
+
+def project() -> str:
+    return json.loads(compose("config", "--format", "json"))["name"]
+
+
+def group_of(service: str) -> str:
+    """The tier a compose service is counted in."""
+    if service.endswith("-pgbouncer"):
+        return "pgbouncer"
+    if re.search(r"-db-\d+(-replica)?$", service) or service == "test-db":
+        return "postgres"
+    if service.startswith("redis-"):
+        return "redis"
+    return service
+
+
+def containers() -> dict[str, str]:
+    """Full container ID -> compose service, for every running container of the project."""
+    out = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "--no-trunc",
+            "--filter",
+            f"label=com.docker.compose.project={project()}",
+            "--format",
+            '{{.ID}} {{.Label "com.docker.compose.service"}}',
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines() if line.strip())
+
+
+def _cpu_ns(container_id: str) -> int | None:
+    v1 = Path(f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage")
+    if v1.exists():
+        return int(v1.read_text())
+    for v2 in (
+        Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat"),
+        Path(f"/sys/fs/cgroup/docker/{container_id}/cpu.stat"),
+    ):
+        if v2.exists():
+            usage = re.search(r"^usage_usec (\d+)", v2.read_text(), re.M)
+            return int(usage.group(1)) * 1000
+    return None
+
+
+class CpuSnapshot:
+    """CPU nanoseconds used so far by every container of the project, keyed by container ID."""
+
+    def __init__(self) -> None:
+        self.service = containers()
+        self.ns = {cid: ns for cid in self.service if (ns := _cpu_ns(cid)) is not None}
+        if not self.ns:
+            raise RuntimeError("no cgroup CPU counters found for the stack's containers")
+
+    def by_group_since(self, before: CpuSnapshot) -> dict[str, float]:
+        """CPU milliseconds per tier used between `before` and this snapshot (containers in both)."""
+        used: dict[str, float] = {}
+        for cid, ns in self.ns.items():
+            if cid in before.ns:
+                group = group_of(self.service[cid])
+                used[group] = used.get(group, 0.0) + (ns - before.ns[cid]) / 1e6
+        return used
+
+
+def pgbouncer_statements() -> int:
+    """Statements sent through every service's PgBouncer so far (all pools, all servers)."""
+    total = 0
+    for service in SERVICES:
+        out = compose(
+            "exec",
+            "-T",
+            f"{service}-pgbouncer",
+            "sh",
+            "-c",
+            'PGPASSWORD="$APP_PASSWORD" psql -h 127.0.0.1 -p 6432 -U app -d pgbouncer -A -F "|" -c "SHOW STATS"',
+        )
+        lines = [line for line in out.splitlines() if "|" in line]
+        header = lines[0].split("|")
+        column = header.index("total_query_count")
+        total += sum(int(row.split("|")[column]) for row in lines[1:] if row.split("|")[0] != "pgbouncer")
+    return total
+
+
+def psql(container: str, database: str, sql: str) -> str:
+    return compose("exec", "-T", container, "psql", "-U", "postgres", "-d", database, "-tAc", sql).strip()
