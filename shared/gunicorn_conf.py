@@ -13,7 +13,9 @@ graceful_timeout = 20
 keepalive = 30  # longer than the callers' pool idle time, so pooled keep-alive connections stay usable
 max_requests = 5000
 max_requests_jitter = 500
-accesslog = "-"
+# one line per request on stdout; ACCESS_LOG=off for a process whose requests another tier logs with
+# the same request ID (the gateway: nginx logs every request it forwards)
+accesslog = None if os.environ.get("ACCESS_LOG") == "off" else "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s'
 forwarded_allow_ips = "*"
 

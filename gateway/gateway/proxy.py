@@ -16,7 +16,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
-from shared.clients import ServiceClient, make_session
+from shared.clients import ServiceClient
 from shared.errors import ApplicationError, NotFound
 
 # Headers that describe one hop, not the message; never forwarded in either direction.
@@ -65,7 +65,7 @@ def service_for(path: str) -> str:
 @cache
 def client_for(service: str) -> ServiceClient:
     """One client, with its own keep-alive pool, per service and process."""
-    return ServiceClient(service, session=make_session(pool_size=settings.GATEWAY_POOL_SIZE))
+    return ServiceClient(service, pool_size=settings.GATEWAY_POOL_SIZE)
 
 
 def identity_from(request: HttpRequest) -> Identity | None:
@@ -89,7 +89,7 @@ def check_json_body(request: HttpRequest) -> bytes:
     if body and request.content_type == "application/json":
         try:
             json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise MalformedBody(f"The body is not valid JSON: {exc}") from exc
     return body
 
@@ -110,13 +110,11 @@ def forward(request: HttpRequest) -> HttpResponse:
         headers["X-User-Is-Staff"] = "1" if identity.is_staff else "0"
     headers["X-Forwarded-For"] = request.META.get("HTTP_X_FORWARDED_FOR") or request.META.get("REMOTE_ADDR", "")
 
-    upstream = client_for(service).request(
-        request.method, request.get_full_path(), headers=headers, data=body or None, allow_redirects=False
-    )
+    upstream = client_for(service).request(request.method, request.get_full_path(), headers=headers, body=body or None)
     response = HttpResponse(upstream.content, status=upstream.status_code)
     for name, value in upstream.headers.items():
         if name.lower() not in HOP_BY_HOP:
             response[name] = value
-    for set_cookie in upstream.raw.headers.getlist("Set-Cookie"):
+    for set_cookie in upstream.headers.getlist("Set-Cookie"):
         response.cookies.load(set_cookie)
     return response

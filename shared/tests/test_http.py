@@ -24,11 +24,11 @@ def test_parse_error_is_malformed_request_and_unknown_errors_are_left_to_the_500
     assert ApplicationError("x").status_code == 400
 
 
-def test_service_sessions_keep_no_cookies():
+def test_service_calls_keep_no_cookies(settings):
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    from shared.clients import make_session
+    from shared.clients import ServiceClient
 
     seen = []
 
@@ -45,10 +45,11 @@ def test_service_sessions_keep_no_cookies():
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.SERVICE_URLS = {"echo": f"http://127.0.0.1:{server.server_port}"}
     try:
-        session = make_session()
-        for _ in range(2):
-            session.get(f"http://127.0.0.1:{server.server_port}/")
+        client = ServiceClient("echo")
+        answers = [client.get("/") for _ in range(2)]
     finally:
         server.shutdown()
+    assert answers[0].headers.getlist("Set-Cookie") == ["primary_pin=123; Path=/"]
     assert seen == [None, None]  # the cookie one caller got is never sent for the next

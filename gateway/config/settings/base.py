@@ -1,12 +1,19 @@
 """The gateway: no database of its own; it verifies JWTs and forwards to the services."""
 
 from shared.settings.base import *  # noqa: F403
-from shared.settings.base import INSTALLED_APPS
+from shared.settings.base import INSTALLED_APPS, MIDDLEWARE
 from shared.settings.environ import env, env_float, env_int
 
 SERVICE_NAME = "gateway"
 INSTALLED_APPS = [*INSTALLED_APPS, "drf_spectacular_sidecar", "gateway"]
 DATABASES = {}
+# The proxy path runs on every request: only what it needs (metrics, request ID, the error shape).
+# X-Served-By comes from the service that answered; CommonMiddleware has nothing to do here.
+MIDDLEWARE = [
+    m
+    for m in MIDDLEWARE
+    if m not in ("shared.http.middleware.ServedByMiddleware", "django.middleware.common.CommonMiddleware")
+]
 
 # Which service answers which public path prefix (first match wins).
 GATEWAY_ROUTES = [

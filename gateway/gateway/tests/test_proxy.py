@@ -2,11 +2,12 @@ import time
 
 import jwt
 import pytest
-import requests
+import urllib3
 from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken
 
 from gateway import proxy
+from shared.clients import ServiceResponse
 from shared.errors import UpstreamTimeout, UpstreamUnavailable
 
 
@@ -17,16 +18,12 @@ class FakeUpstream:
         self.sent = None
         self.status, self.body, self.headers, self.error = status, body, headers or {}, error
 
-    def request(self, method, path, *, headers, data, allow_redirects):
+    def request(self, method, path, *, headers, body):
         if self.error:
             raise self.error
-        self.sent = {"method": method, "path": path, "headers": headers, "data": data}
-        response = requests.Response()
-        response.status_code = self.status
-        response._content = self.body
-        response.headers.update({"Content-Type": "application/json", **self.headers})
-        response.raw = type("Raw", (), {"headers": type("H", (), {"getlist": lambda self, name: []})()})()
-        return response
+        self.sent = {"method": method, "path": path, "headers": headers, "data": body}
+        headers = urllib3.HTTPHeaderDict({"Content-Type": "application/json", **self.headers})
+        return ServiceResponse(self.status, headers, self.body)
 
 
 @pytest.fixture
