@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import urllib3
 from django.conf import settings
@@ -144,10 +144,20 @@ class ServiceClient:
         self.timeout = urllib3.Timeout(connect=settings.SERVICE_CONNECT_TIMEOUT, read=settings.SERVICE_READ_TIMEOUT)
 
     def request(
-        self, method: str, path: str, *, headers: dict | None = None, body: bytes | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict | None = None,
+        params: dict | None = None,
+        body: bytes | None = None,
     ) -> ServiceResponse:
-        """Send a request to one replica; a timeout raises `UpstreamTimeout` (504), no replica `UpstreamUnavailable`."""
+        """Send a request to one replica; a timeout raises `UpstreamTimeout` (504), no replica `UpstreamUnavailable`.
+
+        `params` become the query string (appended to one `path` may already have)."""
         headers = {"X-Request-ID": current_request_id(), **(headers or {}), "Host": f"{self.host}:{self.port}"}
+        if params:
+            path = f"{path}{'&' if '?' in path else '?'}{urlencode(params)}"
         tried: set[str] = set()
         while True:
             address = self.replicas.pick(tried)
