@@ -30,7 +30,7 @@ def publish(event_type: str, payload: dict, *, using: str, event_id: str | None 
     OutboxEvent.objects.using(using).bulk_create(
         [OutboxEvent(id=envelope["id"], event_type=event_type, envelope=envelope)], ignore_conflicts=True
     )
-    transaction.on_commit(lambda: relay(using, [envelope["id"]]), using=using)
+    transaction.on_commit(lambda: relay(using, [envelope]), using=using)
     return envelope["id"]
 
 
@@ -54,12 +54,26 @@ def _send_rows(using: str, rows) -> int:
     return sent
 
 
-def relay(using: str, event_ids: list[str]) -> None:
-    """Send just-committed events now (runs after commit; never raises into the request)."""
+def relay(using: str, envelopes: list[dict]) -> None:
+    """Send just-committed events now (runs after commit; never raises into the request).
+
+    The envelopes are the ones just written, so nothing is read back: each is sent, then all sent
+    ones are marked in one statement. An event whose row existed already (a handler that ran again
+    published it with the same derived ID) may be sent twice; its consumers' inboxes ignore the
+    second one. A failed send leaves the row unsent for the sweep.
+    """
+    sent: list[str] = []
     try:
-        _send_rows(using, OutboxEvent.objects.using(using).filter(id__in=event_ids, sent_at=None))
+        for envelope in envelopes:
+            send(envelope)
+            sent.append(envelope["id"])
+    except Exception as exc:  # noqa: BLE001 - the broker may be down; the sweep sends the rest later
+        logger.warning("outbox %s: events not sent yet, the sweep will: %s", using, exc)
+    try:
+        if sent:
+            OutboxEvent.objects.using(using).filter(id__in=sent, sent_at=None).update(sent_at=timezone.now())
     except Exception:  # noqa: BLE001
-        logger.exception("outbox relay on %s failed; the sweep will send the events", using)
+        logger.exception("outbox relay on %s could not mark events sent; the sweep will resend them", using)
 
 
 def sweep(*, older_than_seconds: float = 2.0, batch: int = 200) -> int:

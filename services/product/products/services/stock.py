@@ -26,17 +26,23 @@ class _Shortage(Exception):
     pass
 
 
+def _take(alias: str, product_id: int, quantity: int) -> int:
+    return (
+        Product.objects.using(alias)
+        .filter(id=product_id, is_active=True, stock__gte=quantity)
+        .update(stock=F("stock") - quantity)
+    )
+
+
 def _reserve_on_server(alias: str, quantities: dict[int, int]) -> bool:
     """Take every quantity on one server, all or nothing; a row never goes below zero."""
+    if len(quantities) == 1:  # one conditional UPDATE is all or nothing by itself: no savepoint
+        ((product_id, quantity),) = quantities.items()
+        return bool(_take(alias, product_id, quantity))
     try:
         with transaction.atomic(using=alias):  # a savepoint inside the caller's inbox transaction
             for product_id, quantity in sorted(quantities.items()):
-                taken = (
-                    Product.objects.using(alias)
-                    .filter(id=product_id, is_active=True, stock__gte=quantity)
-                    .update(stock=F("stock") - quantity)
-                )
-                if not taken:
+                if not _take(alias, product_id, quantity):
                     raise _Shortage
     except _Shortage:
         return False
@@ -55,6 +61,9 @@ def stock_reserve_for_order(envelope: dict) -> None:
     by_server = _quantities_by_server(payload["items"])
     known = sum(len(quantities) for quantities in by_server.values())
     rejected = known < len(payload["items"])  # an ID of no shard we know
+    if not rejected and len(by_server) == 1:
+        _reserve_on_one_server(envelope, *next(iter(by_server.items())))
+        return
     reserved_on: list[str] = []
     for alias, quantities in [] if rejected else by_server.items():
         with inbox(envelope, using=alias) as fresh:
@@ -70,16 +79,25 @@ def stock_reserve_for_order(envelope: dict) -> None:
             _give_back(envelope, alias, by_server[alias], step="compensation")
     home = next(iter(by_server), shards.home_primary())
     with transaction.atomic(using=home):
-        publish(
-            "stock.rejected" if rejected else "stock.reserved",
-            {
-                "order_id": payload["order_id"],
-                "user_id": payload["user_id"],
-                "reason": "insufficient stock" if rejected else "",
-            },
-            using=home,
-            event_id=derived_event_id(envelope["id"], "outcome"),
-        )
+        _publish_outcome(envelope, using=home, rejected=rejected)
+
+
+def _reserve_on_one_server(envelope: dict, alias: str, quantities: dict[int, int]) -> None:
+    """Every item on one server (the common case): reservation and outcome in one transaction."""
+    with inbox(envelope, using=alias) as fresh:
+        if fresh:
+            _publish_outcome(envelope, using=alias, rejected=not _reserve_on_server(alias, quantities))
+
+
+def _publish_outcome(envelope: dict, *, using: str, rejected: bool) -> None:
+    payload = envelope["payload"]
+    reason = "insufficient stock" if rejected else ""
+    publish(
+        "stock.rejected" if rejected else "stock.reserved",
+        {"order_id": payload["order_id"], "user_id": payload["user_id"], "reason": reason},
+        using=using,
+        event_id=derived_event_id(envelope["id"], "outcome"),
+    )
 
 
 def _give_back(envelope: dict, alias: str, quantities: dict[int, int], *, step: str) -> None:
