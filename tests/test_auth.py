@@ -1,12 +1,18 @@
 """Registration, login, token refresh and token checks, through the gateway."""
 
+import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
 
 from support import PASSWORD, Client, User, assert_error, compose, login, psql, register, server_of
+
+NEW_PASSWORD = "another-horse-staple-7"
+# the user service's REFRESH_GRACE_SECONDS (services/user/config/settings/base.py)
+REFRESH_GRACE_SECONDS = float(os.environ.get("REFRESH_GRACE_SECONDS", "5"))
 
 
 def test_register_returns_the_account_and_stores_it_once_on_its_shard_server():
@@ -70,9 +76,85 @@ def test_refresh_rotates_and_the_old_refresh_token_is_refused(user):
     pair = first.json()
     assert pair["refresh"] != user.refresh and pair["access"]
     assert user.client.get("/api/users/me/", headers={"Authorization": f"Bearer {pair['access']}"}).status_code == 200
-    # reuse of the rotated token is refused, and revokes the token that replaced it
+    # reuse of the rotated token after its grace window is refused, and revokes the token that replaced it
+    time.sleep(REFRESH_GRACE_SECONDS + 0.5)
     assert_error(user.client.post("/api/auth/refresh/", json={"refresh": user.refresh}), 401, "token_revoked")
     assert_error(user.client.post("/api/auth/refresh/", json={"refresh": pair["refresh"]}), 401, "token_revoked")
+
+
+def test_two_concurrent_refreshes_of_one_token_both_get_a_working_pair(user):
+    # when: two tabs refresh the same token at the same moment
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda _: Client().post("/api/auth/refresh/", json={"refresh": user.refresh}), [1, 2]))
+    # then: neither is taken for a replay; both new refresh tokens work
+    assert [answer.status_code for answer in answers] == [200, 200], [answer.text for answer in answers]
+    for answer in answers:
+        refreshed = Client().post("/api/auth/refresh/", json={"refresh": answer.json()["refresh"]})
+        assert refreshed.status_code == 200, refreshed.text
+
+
+def test_the_rotated_token_again_within_the_grace_window_logs_nobody_out(user):
+    # given
+    pair = user.client.post("/api/auth/refresh/", json={"refresh": user.refresh}).json()
+    # when: the same old token again at once (a retry after a lost response)
+    again = user.client.post("/api/auth/refresh/", json={"refresh": user.refresh})
+    # then
+    assert again.status_code == 200, again.text
+    assert user.client.post("/api/auth/refresh/", json={"refresh": pair["refresh"]}).status_code == 200
+
+
+def test_logout_revokes_the_refresh_token_and_is_204(user):
+    # when
+    first = user.client.post("/api/auth/logout/", json={"refresh": user.refresh})
+    again = user.client.post("/api/auth/logout/", json={"refresh": user.refresh})
+    # then
+    assert first.status_code == 204 and again.status_code == 204
+    assert_error(user.client.post("/api/auth/refresh/", json={"refresh": user.refresh}), 401, "token_revoked")
+    jti = jwt.decode(user.refresh, options={"verify_signature": False})["jti"]
+    rows = psql(
+        f"user-db-{server_of(user.id)}",
+        "users",
+        f"SELECT revoked_at IS NOT NULL FROM users_refreshtokenrecord WHERE jti = '{jti}'",
+    )
+    assert rows == [["t"]]
+
+
+def test_logout_with_a_token_that_is_not_a_refresh_token_is_401(user):
+    assert_error(user.client.post("/api/auth/logout/", json={"refresh": user.access}), 401, "invalid_token")
+    assert_error(user.client.post("/api/auth/logout/", json={}), 400, "validation_error")
+
+
+def test_changing_the_password_needs_the_current_one(user):
+    # when
+    missing = user.client.patch("/api/users/me/", json={"password": NEW_PASSWORD}, headers=user.auth)
+    wrong = user.client.patch(
+        "/api/users/me/", json={"password": NEW_PASSWORD, "current_password": "wrong-password-1"}, headers=user.auth
+    )
+    # then
+    for response in (missing, wrong):
+        assert "current_password" in assert_error(response, 400, "validation_error")["fields"]
+    login(User(client=Client(), id=user.id, email=user.email))  # the old password still works
+
+
+def test_changing_the_password_revokes_every_refresh_token(user):
+    # given: a second session
+    other = login(User(client=Client(), id=user.id, email=user.email))
+    # when
+    changed = user.client.patch(
+        "/api/users/me/", json={"password": NEW_PASSWORD, "current_password": PASSWORD}, headers=user.auth
+    )
+    # then
+    assert changed.status_code == 200, changed.text
+    for session in (user, other):
+        assert_error(session.client.post("/api/auth/refresh/", json={"refresh": session.refresh}), 401)
+    live = psql(
+        f"user-db-{server_of(user.id)}",
+        "users",
+        f"SELECT count(*) FROM users_refreshtokenrecord WHERE user_id = {user.id} AND revoked_at IS NULL",
+    )
+    assert live == [["0"]]
+    assert_error(Client().post("/api/auth/login/", json={"email": user.email, "password": PASSWORD}), 401)
+    login(User(client=Client(), id=user.id, email=user.email), password=NEW_PASSWORD)
 
 
 def test_access_token_is_short_lived_rs256_with_issuer_and_audience(user):

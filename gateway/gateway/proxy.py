@@ -6,7 +6,6 @@ request ID, and passes the service's status, body, headers and cookies back unch
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
 
@@ -16,8 +15,10 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
+from gateway import paths
 from shared.clients import ServiceClient
 from shared.errors import ApplicationError, NotFound
+from shared.http import parsers
 
 # Headers that describe one hop, not the message; never forwarded in either direction.
 HOP_BY_HOP = frozenset(
@@ -88,13 +89,14 @@ def check_json_body(request: HttpRequest) -> bytes:
     body = request.body
     if body and request.content_type == "application/json":
         try:
-            json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            parsers.json_loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedBody(f"The body is not valid JSON: {exc}") from exc
     return body
 
 
 def forward(request: HttpRequest) -> HttpResponse:
+    paths.check_path(request)
     service = service_for(request.path)
     identity = identity_from(request)
     body = check_json_body(request)

@@ -1,8 +1,10 @@
 """Choosing the database a read goes to: a healthy, fresh replica of the right shard, else its primary.
 
 - Weighted random choice among the replicas of a server (the seed's LoadBalancedDatabaseRouter).
-- A replica that fails a query or a probe, or whose replay lag exceeds `REPLICA_MAX_LAG_SECONDS`,
-  leaves the rotation for `REPLICA_RETRY_SECONDS`; with no replica left, reads use the primary.
+- A replica whose connection breaks during a query (`is_connection_error`), that fails a probe, or
+  whose replay lag exceeds `REPLICA_MAX_LAG_SECONDS`, leaves the rotation for `REPLICA_RETRY_SECONDS`;
+  with no replica left, reads use the primary. Any other error of a query (bad input: DataError,
+  ProgrammingError, IntegrityError; a statement timeout) is the query's own and propagates.
 - Read-your-writes: while the request is pinned (see `pinning.py`), reads use the primary.
 
 State is per process (each gunicorn worker keeps its own view), which is what a router inside a
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.db.models import Model, QuerySet
 from django.db.models.manager import BaseManager
 
@@ -37,6 +39,27 @@ SELECT CASE
     ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
 END
 """
+
+
+# SQLSTATEs of a connection that is gone: class 08 (connection exception) and the server shutting down or
+# starting up (57P01-57P03). 57014 (query_canceled: a statement timeout) is the query's, not the server's.
+_CONNECTION_SQLSTATE_PREFIXES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether `exc` says the connection to the server failed, rather than that the query was refused.
+
+    Django wraps psycopg's errors in its own classes of the same names, with psycopg's as `__cause__`.
+    An InterfaceError is a connection that is closed or unusable. An OperationalError is one when
+    psycopg gave no SQLSTATE (it failed on the client side: connection refused, reset, closed by the
+    server) or a connection-level SQLSTATE (PgBouncer's errors, e.g. no server connection, are 08P01).
+    """
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or getattr(exc, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(_CONNECTION_SQLSTATE_PREFIXES)
 
 
 class ReplicaHealth:
@@ -66,7 +89,7 @@ class ReplicaHealth:
     def _probe(self, alias: str) -> bool:
         try:
             lag = replica_lag_seconds(alias)
-        except DatabaseError as exc:
+        except (DatabaseError, InterfaceError) as exc:  # the probe's SQL is ours: any error is the replica's
             connections[alias].close()
             self.mark_down(alias, f"probe failed: {exc.__class__.__name__}")
             return False
@@ -104,16 +127,20 @@ def read_alias(primary: str) -> str:
 
 
 def run_read(primary: str, read: Callable[[str], T]) -> T:
-    """Run `read(alias)` on a replica of `primary`; if the replica fails mid-query, on the primary.
+    """Run `read(alias)` on a replica of `primary`; if the replica's connection fails mid-query, on the primary.
 
-    Querysets are lazy, so `read` must evaluate them (`list(...)`, `.get()`, `.count()`).
+    Querysets are lazy, so `read` must evaluate them (`list(...)`, `.get()`, `.count()`). An error
+    that is not the connection's (`is_connection_error`) propagates and leaves the replica in rotation:
+    input that makes a query fail must not take replicas out for everyone.
     """
     alias = read_alias(primary)
     if alias == primary:
         return read(primary)
     try:
         return read(alias)
-    except DatabaseError as exc:
+    except (OperationalError, InterfaceError) as exc:
+        if not is_connection_error(exc):
+            raise
         connections[alias].close()
         health.mark_down(alias, f"query failed: {exc.__class__.__name__}")
         return read(primary)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from shared.errors import NotFound
+from shared.http import fields
 
 MAX_ID = (1 << 63) - 1
 
@@ -18,10 +19,12 @@ def object_id(raw: str) -> int:
 
 
 def _is_id(raw: str) -> bool:
-    return raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID
+    # ASCII digits only: str.isdigit() alone is true for "²" and "١", which int() takes or chokes on;
+    # and no more of them than MAX_ID has (int() refuses strings of over 4300 digits)
+    return raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_ID)) and int(raw) <= MAX_ID
 
 
-class IdListField(serializers.CharField):
+class IdListField(fields.CharField):
     """Comma-separated IDs (`?ids=1,2,3`), 1 to `max_ids` of them, as a list of ints.
 
     Documented in OpenAPI as a string (it is one in the query string).

@@ -17,12 +17,12 @@ def test_id_list_field_parses_comma_separated_ids():
     assert filters.validated_data == {"ids": [1, 22, 333]}
 
 
-@pytest.mark.parametrize("raw", ["", "1,x", "1,2,3,4", str(MAX_ID + 1), "²", "-1"])
+@pytest.mark.parametrize("raw", ["", "1,x", "1,2,3,4", str(MAX_ID + 1), "²", "-1", "\u0661", "9" * 5000, "1,\x002"])
 def test_id_list_field_rejects_what_cannot_be_ids(raw):
     assert not Filter(data={"ids": raw}).is_valid()
 
 
-@pytest.mark.parametrize("raw", ["x", "²", str(MAX_ID + 1), ""])
+@pytest.mark.parametrize("raw", ["x", "²", "\u0661\u0662", "\uff11", str(MAX_ID + 1), "", "9" * 5000, "1\x00"])
 def test_object_id_is_not_found_for_what_cannot_be_an_id(raw):
     with pytest.raises(NotFound):
         object_id(raw)

@@ -1,8 +1,9 @@
 from collections import defaultdict
 from types import SimpleNamespace
 
+import psycopg.errors
 import pytest
-from django.db import OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
 
 from shared.db import ids, pinning, replicas, shards
 from shared.db.shardmap import ShardServer
@@ -107,3 +108,73 @@ def test_read_by_id_of_an_unknown_shard_is_none_and_reads_nothing():
 
     assert replicas.read_by_id(lambda alias: used.append(alias), foreign) is None
     assert used == []
+
+
+def _django_error(cls, cause):
+    """A Django database error as Django raises it: wrapping psycopg's, which is its __cause__."""
+    try:
+        raise cls(str(cause)) from cause
+    except cls as exc:
+        return exc
+
+
+def _failing_on_replica(error):
+    used = []
+
+    def read(alias):
+        used.append(alias)
+        if alias.endswith("_replica"):
+            raise error
+        return "rows"
+
+    return read, used
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        _django_error(DataError, psycopg.errors.NumericValueOutOfRange("integer out of range")),
+        _django_error(DataError, psycopg.errors.CharacterNotInRepertoire("invalid byte sequence")),
+        _django_error(ProgrammingError, psycopg.errors.UndefinedColumn("column does not exist")),
+        _django_error(IntegrityError, psycopg.errors.UniqueViolation("duplicate key")),
+        _django_error(OperationalError, psycopg.errors.QueryCanceled("canceling statement due to statement timeout")),
+    ],
+    ids=["data", "encoding", "programming", "integrity", "statement-timeout"],
+)
+def test_an_error_of_the_query_propagates_and_leaves_the_replica_in_rotation(error):
+    # given
+    read, used = _failing_on_replica(error)
+    # when
+    with pytest.raises(type(error)):
+        replicas.run_read("db0", read)
+    # then: not retried on the primary, and the replica still serves the next read
+    assert used == ["db0_replica"]
+    assert replicas.read_alias("db0") == "db0_replica"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("server closed the connection unexpectedly"),
+        _django_error(OperationalError, psycopg.OperationalError("consuming input failed: EOF")),
+        _django_error(OperationalError, psycopg.errors.AdminShutdown("terminating connection")),
+        _django_error(OperationalError, psycopg.errors.ProtocolViolation("no more connections allowed")),
+        _django_error(InterfaceError, psycopg.InterfaceError("the connection is closed")),
+    ],
+    ids=["closed", "no-sqlstate", "admin-shutdown", "pgbouncer", "interface"],
+)
+def test_a_broken_connection_marks_the_replica_down_and_reads_the_primary(error):
+    # given
+    read, used = _failing_on_replica(error)
+    # when
+    assert replicas.run_read("db0", read) == "rows"
+    # then
+    assert used == ["db0_replica", "db0"]
+    assert replicas.read_alias("db0") == "db0"
+
+
+def test_is_connection_error_looks_at_what_django_wrapped():
+    assert replicas.is_connection_error(_django_error(OperationalError, psycopg.errors.ConnectionFailure("x")))
+    assert not replicas.is_connection_error(_django_error(OperationalError, psycopg.errors.QueryCanceled("x")))
+    assert not replicas.is_connection_error(_django_error(DataError, psycopg.errors.DataError("x")))
+    assert not replicas.is_connection_error(ValueError("not a database error"))

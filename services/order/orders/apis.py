@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import selectors, services
+from shared.http import fields
 from shared.http.params import MAX_ID, object_id
 
 
@@ -40,8 +41,8 @@ class OrderListOutputSerializer(serializers.Serializer):
 
 
 class OrderItemInputSerializer(serializers.Serializer):
-    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    quantity = serializers.IntegerField(min_value=1, max_value=1000)
+    product_id = fields.IntegerField(min_value=1, max_value=MAX_ID)
+    quantity = fields.IntegerField(min_value=1, max_value=1000)
 
 
 def _user_id(request) -> int:

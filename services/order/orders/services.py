@@ -19,6 +19,10 @@ from shared.events.envelope import derived_event_id
 from shared.events.inbox import inbox
 from shared.events.outbox import publish
 
+# the first total Order.total (max_digits 14, decimal_places 2) cannot hold
+_TOTAL_FIELD = Order._meta.get_field("total")
+_TOTAL_LIMIT = Decimal(10) ** (_TOTAL_FIELD.max_digits - _TOTAL_FIELD.decimal_places)
+
 
 def _fingerprint(items: list[dict]) -> str:
     canonical = json.dumps(sorted([str(i["product_id"]), i["quantity"]] for i in items))
@@ -69,6 +73,8 @@ def order_place(*, user_id: int, items: list[dict], authorization: str, idempote
     clients.user_check(authorization=authorization)
     lines = _priced_lines(items)
     total = sum((line.unit_price * line.quantity for line in lines), Decimal("0.00"))
+    if total >= _TOTAL_LIMIT:
+        raise ValidationFailed({"items": [f"The order's total must be under {_TOTAL_LIMIT}."]})
     order_id = shards.new_id(shard=shard_of(user_id))  # before the transaction: see shared/db/ids.py
     try:
         with transaction.atomic(using=alias):

@@ -10,6 +10,7 @@ from products import caching, selectors
 from products.serializers import ProductOutputSerializer
 from products.services import catalog
 from shared.auth.permissions import IsStaffOrReadOnly
+from shared.http import fields
 from shared.http.params import IdListField, object_id
 
 
@@ -22,12 +23,13 @@ class ProductPageSerializer(serializers.Serializer):
 
 
 class ProductInputSerializer(serializers.Serializer):
+    # bounds match the columns of Product
     sku = serializers.RegexField(r"^[A-Za-z0-9._-]{1,64}$")
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    name = fields.CharField(max_length=200)
+    description = fields.CharField(required=False, allow_blank=True, default="")
     category = serializers.SlugField(max_length=64)
-    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
-    stock = serializers.IntegerField(min_value=0, default=0)
+    price = fields.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    stock = fields.IntegerField(min_value=0, max_value=fields.INT32_MAX, default=0)
     is_active = serializers.BooleanField(default=True)
 
 
@@ -43,15 +45,15 @@ class ProductListApi(APIView):
     permission_classes = [IsStaffOrReadOnly]
 
     class FilterSerializer(serializers.Serializer):
-        category = serializers.CharField(default="", allow_blank=True, help_text="A category slug.")
-        search = serializers.CharField(
+        category = fields.CharField(default="", allow_blank=True, help_text="A category slug.")
+        search = fields.CharField(
             default="", allow_blank=True, help_text="Part of the name, or the exact SKU (the first 100 characters)."
         )
         ordering = serializers.ChoiceField(
             choices=list(selectors.ORDERINGS), default="-created", help_text="A leading `-` sorts descending."
         )
-        page = serializers.IntegerField(min_value=1, max_value=200, default=1)
-        page_size = serializers.IntegerField(min_value=1, max_value=100, default=20)
+        page = fields.IntegerField(min_value=1, max_value=200, default=1)
+        page_size = fields.IntegerField(min_value=1, max_value=100, default=20)
 
     @extend_schema(
         operation_id="products_list",

@@ -6,6 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shared.http import fields
 from users import selectors, services
 
 
@@ -31,9 +32,9 @@ class RegisterApi(APIView):
     authentication_classes = []
 
     class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField(max_length=254)
-        password = serializers.CharField(max_length=128, trim_whitespace=False)
-        name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+        email = fields.EmailField(max_length=254)
+        password = fields.CharField(max_length=128, trim_whitespace=False)
+        name = fields.CharField(max_length=150, required=False, allow_blank=True, default="")
 
     @extend_schema(request=InputSerializer, responses={201: UserOutputSerializer}, tags=["auth"])
     def post(self, request):
@@ -47,8 +48,8 @@ class LoginApi(APIView):
     authentication_classes = []
 
     class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField(max_length=254)
-        password = serializers.CharField(max_length=128, trim_whitespace=False)
+        email = fields.EmailField(max_length=254)
+        password = fields.CharField(max_length=128, trim_whitespace=False)
 
     @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
     def post(self, request):
@@ -61,7 +62,7 @@ class RefreshApi(APIView):
     authentication_classes = []
 
     class InputSerializer(serializers.Serializer):
-        refresh = serializers.CharField(max_length=4096)
+        refresh = fields.CharField(max_length=4096)
 
     @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
     def post(self, request):
@@ -70,12 +71,31 @@ class RefreshApi(APIView):
         return Response(services.token_refresh(**data.validated_data))
 
 
+class LogoutApi(APIView):
+    """Revokes the refresh token given; access tokens already issued live out their 15 minutes."""
+
+    authentication_classes = []
+
+    class InputSerializer(serializers.Serializer):
+        refresh = fields.CharField(max_length=4096)
+
+    @extend_schema(request=InputSerializer, responses={204: None}, tags=["auth"])
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.token_revoke(**data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class MeApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class UpdateInputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-        password = serializers.CharField(max_length=128, required=False, trim_whitespace=False)
+        name = fields.CharField(max_length=150, required=False, allow_blank=True)
+        password = fields.CharField(max_length=128, required=False, trim_whitespace=False)
+        current_password = fields.CharField(
+            max_length=128, required=False, trim_whitespace=False, help_text="Required to change the password."
+        )
 
     @extend_schema(responses={200: ProfileOutputSerializer}, tags=["users"])
     def get(self, request):

@@ -28,12 +28,15 @@ class User(AbstractBaseUser):
 
 
 class RefreshTokenRecord(models.Model):
-    """Every refresh token issued, on its user's shard; a rotated or revoked one cannot be used again."""
+    """Every refresh token issued, on its user's shard; a rotated or revoked one cannot be used again,
+    except a rotated one within its grace window (`grace_until`, see `users.services.token_refresh`)."""
 
     jti = models.CharField(max_length=64, primary_key=True)
     user_id = models.BigIntegerField(db_index=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # set when the token is rotated: until then, presenting it again gets a fresh pair, not a replay alarm
+    grace_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,20 +4,22 @@ Each runs on its user's shard primary."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone as dj_timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from shared.db import shards
-from shared.errors import ApplicationError, ValidationFailed
+from shared.errors import ApplicationError, Conflict, ValidationFailed
 from shared.events.inbox import inbox
 from shared.events.outbox import publish
 from users.models import RefreshTokenRecord, User
@@ -35,6 +37,29 @@ def _set_password(user: User, password: str) -> None:
     except ValidationError as exc:
         raise ValidationFailed({"password": exc.messages}) from None
     user.set_password(password)
+
+
+def _save(user: User, fields: list[str]) -> None:
+    """Save `fields` of `user` on its shard's primary; a new password revokes every refresh token of the user."""
+    alias = shards.primary_for_id(user.id)
+    with transaction.atomic(using=alias):
+        user.save(using=alias, update_fields=fields)
+        if "password" in fields:
+            _revoke_all(alias=alias, user_id=user.id)
+
+
+def _revoke_all(*, alias: str, user_id: int) -> None:
+    """Revoke every refresh token of the user and end the grace window of those rotated recently."""
+    tokens = RefreshTokenRecord.objects.using(alias).filter(user_id=user_id)
+    tokens.filter(revoked_at=None).update(revoked_at=dj_timezone.now())
+    tokens.exclude(grace_until=None).update(grace_until=None)
+
+
+def _refresh_token(raw: str) -> RefreshToken:
+    try:
+        return RefreshToken(raw)
+    except TokenError as exc:
+        raise InvalidCredentials("The refresh token is invalid or expired.", code="invalid_token") from exc
 
 
 def user_register(*, email: str, password: str, name: str = "", is_staff: bool = False) -> User:
@@ -72,48 +97,94 @@ def token_refresh(*, refresh: str) -> dict:
     """Rotate a refresh token: the old one is revoked, a new pair is issued.
 
     Presenting a revoked refresh token again (a stolen token being replayed) revokes every refresh
-    token of that user.
+    token of that user, with one exception: a token rotated less than `REFRESH_GRACE_SECONDS` ago gets
+    a fresh pair of its own, and nothing is revoked. Two refreshes of one token that cross (two tabs,
+    a retry after a lost response) would otherwise look like a replay and log the user out; the one
+    that comes second waits on the row lock and then finds the token in its grace window.
+
+    A fresh pair rather than the one the first rotation issued: only token IDs are stored, never
+    tokens, and a second pair is as good to the client. For those seconds a thief replaying the old
+    token is not caught, but gets nothing it could not have had by using the token before its rotation.
+    Any revocation (logout, a password change, a replay, deletion) ends the grace windows of the user.
     """
-    try:
-        token = RefreshToken(refresh)
-    except TokenError as exc:
-        raise InvalidCredentials("The refresh token is invalid or expired.", code="invalid_token") from exc
+    token = _refresh_token(refresh)
     user_id = int(token["user_id"])
     alias = shards.primary_for_id(user_id)
     now = dj_timezone.now()
     with transaction.atomic(using=alias):
         record = RefreshTokenRecord.objects.using(alias).select_for_update().filter(jti=token["jti"]).first()
         user = User.objects.using(alias).filter(id=user_id, is_active=True).first()
-        if record is not None and record.revoked_at is None and user is not None:
-            record.revoked_at = now
-            record.save(using=alias, update_fields=["revoked_at"])
-            return _issue_tokens(user, alias)
-        # unknown or already rotated: treat as a replay and revoke what the user still has
-        RefreshTokenRecord.objects.using(alias).filter(user_id=user_id, revoked_at=None).update(revoked_at=now)
+        if record is not None and user is not None:
+            if record.revoked_at is None:
+                record.revoked_at = now
+                record.grace_until = now + timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
+                record.save(using=alias, update_fields=["revoked_at", "grace_until"])
+                return _issue_tokens(user, alias)
+            if record.grace_until is not None and record.grace_until > now:
+                return _issue_tokens(user, alias)
+        # unknown, or revoked and out of its grace window: treat as a replay and revoke what the user has
+        _revoke_all(alias=alias, user_id=user_id)
     raise InvalidCredentials("The refresh token has been revoked.", code="token_revoked")
 
 
-def user_update(*, user: User, name: str | None = None, password: str | None = None) -> User:
-    """Change the profile; the e-mail cannot change because it decides the user's shard."""
+def token_revoke(*, refresh: str) -> None:
+    """Log out: revoke this refresh token (and end its grace window). Revoking it again changes nothing."""
+    token = _refresh_token(refresh)
+    alias = shards.primary_for_id(int(token["user_id"]))
+    RefreshTokenRecord.objects.using(alias).filter(jti=token["jti"]).update(
+        revoked_at=Coalesce("revoked_at", Value(dj_timezone.now())), grace_until=None
+    )
+
+
+def user_update(
+    *, user: User, name: str | None = None, password: str | None = None, current_password: str | None = None
+) -> User:
+    """Change the profile; the e-mail cannot change because it decides the user's shard.
+
+    A new password needs the current one and revokes every refresh token of the user (access tokens
+    already issued stay valid until they expire: ACCESS_TOKEN_LIFETIME).
+    """
     fields = ["updated_at"]
     if name is not None:
         user.name = name
         fields.append("name")
     if password is not None:
+        if not current_password or not user.check_password(current_password):
+            raise ValidationFailed({"current_password": ["Give the current password to set a new one."]})
         _set_password(user, password)
         fields.append("password")
-    alias = shards.primary_for_id(user.id)
-    user.save(using=alias, update_fields=fields)
+    _save(user, fields)
     return user
+
+
+def admin_seed(*, email: str, password: str) -> tuple[User, str]:
+    """Make the configured admin account true: create it, or set its password to `password`.
+
+    Returns the account and what was done: "created", "password_reset" or "unchanged". An account
+    with that e-mail that is not staff is never made one (whoever registered it would get an admin's
+    rights): that is a Conflict, and nothing changes.
+    """
+    user = user_find_by_email(email=email)
+    if user is None:
+        return user_register(email=email, password=password, name="Admin", is_staff=True), "created"
+    if not user.is_staff:
+        raise Conflict(
+            f"{user.email} is a registered account that is not an admin, and is not made one. "
+            "Set ADMIN_EMAIL to another address (or delete that account) and seed again.",
+            code="admin_email_taken",
+        )
+    if user.check_password(password):
+        return user, "unchanged"
+    _set_password(user, password)
+    _save(user, ["password", "updated_at"])
+    return user, "password_reset"
 
 
 def user_delete(*, user: User) -> None:
     """Delete the account and revoke its refresh tokens."""
     alias = shards.primary_for_id(user.id)
     with transaction.atomic(using=alias):
-        RefreshTokenRecord.objects.using(alias).filter(user_id=user.id, revoked_at=None).update(
-            revoked_at=dj_timezone.now()
-        )
+        _revoke_all(alias=alias, user_id=user.id)
         User.objects.using(alias).filter(id=user.id).delete()
         publish("user.deleted", {"user_id": str(user.id)}, using=alias)
 

@@ -8,5 +8,6 @@ urlpatterns = [
     path("auth/register/", apis.RegisterApi.as_view(), name="register"),
     path("auth/login/", apis.LoginApi.as_view(), name="login"),
     path("auth/refresh/", apis.RefreshApi.as_view(), name="refresh"),
+    path("auth/logout/", apis.LogoutApi.as_view(), name="logout"),
     path("users/me/", apis.MeApi.as_view(), name="me"),
 ]

@@ -1,5 +1,6 @@
 """The user service: accounts, JWT issuing (it alone holds the private key), per-user order statistics."""
 
+from shared.settings.environ import env_int
 from shared.settings.sharded import *  # noqa: F403
 from shared.settings.sharded import INSTALLED_APPS
 
@@ -14,3 +15,6 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "user service"}  # noqa: F405
 SHARDED_MODELS = [("users.User", "id"), ("users.RefreshTokenRecord", "user_id")]
+# a refresh token presented again this soon after its rotation gets a fresh pair instead of revoking
+# every token of the user (two refreshes that cross; see users.services.token_refresh)
+REFRESH_GRACE_SECONDS = env_int("REFRESH_GRACE_SECONDS", 5)

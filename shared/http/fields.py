@@ -1,0 +1,105 @@
+"""The serializer fields of every input serializer (bodies and query strings) of the platform.
+
+They are DRF's fields with the platform's input rules, so that hostile input is a 400 with field
+errors at the edge of a service, never a database error (a 500) further in:
+
+- numbers are written with ASCII digits only (`int()` and `Decimal()` take e.g. Arabic-Indic digits);
+- integers are bounded, by default to a PostgreSQL `integer` column; give `min_value`/`max_value`
+  matching the column (e.g. `MAX_ID` for a `bigint` ID) for anything else;
+- text holds no control characters (C0 and C1, DEL) other than tab, line feed and carriage return:
+  PostgreSQL refuses NUL in text, and the others have no business in names, searches or tokens.
+
+Use `fields.CharField` etc. where you would use `serializers.CharField` in an input serializer
+(output serializers keep DRF's). `plain_input_fields` lists the fields that do not, for a test.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from types import ModuleType
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+INT32_MIN = -(1 << 31)
+INT32_MAX = (1 << 31) - 1
+
+_ASCII_INTEGER = re.compile(r"\s*[-+]?[0-9]+(\.0*)?\s*")  # DRF also takes "1.0" as an int
+_ASCII_DECIMAL = re.compile(r"\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
+# C0 controls except \t \n \r, DEL and C1 controls (Unicode category Cc); DRF refuses NUL and surrogates too
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+no_control_characters = RegexValidator(
+    CONTROL_CHARACTERS, message="Control characters are not allowed.", code="control_characters", inverse_match=True
+)
+
+
+class CharField(serializers.CharField):
+    """Text without control characters."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(no_control_characters)
+
+
+class EmailField(serializers.EmailField):
+    """An e-mail address without control characters (Django's validator allows them in a quoted local part)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(no_control_characters)
+
+
+class IntegerField(serializers.IntegerField):
+    """An integer written with ASCII digits, within an `integer` column unless bounds are given."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", INT32_MIN)
+        kwargs.setdefault("max_value", INT32_MAX)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not _ASCII_INTEGER.fullmatch(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class DecimalField(serializers.DecimalField):
+    """A decimal written with ASCII digits; `max_digits`/`decimal_places` must match the column."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not _ASCII_DECIMAL.fullmatch(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+# DRF's fields that take free text or numbers, and so need the platform's rules on input
+_RULED = (serializers.CharField, serializers.IntegerField, serializers.DecimalField, serializers.FloatField)
+# the platform's, and DRF's whose own format already keeps out non-ASCII digits and control characters
+_SAFE = (CharField, EmailField, IntegerField, DecimalField, serializers.RegexField, serializers.SlugField)
+
+
+def plain_input_fields(module: ModuleType) -> list[str]:
+    """`Serializer.field` for every text or number field of an input serializer in `module` that is DRF's own.
+
+    Input serializers are the classes named `*InputSerializer`, `*UpdateSerializer` or `FilterSerializer`,
+    at module level or nested in a view. A service's tests assert that this list is empty.
+    """
+    found = []
+    for serializer in _input_serializers(module):
+        for name, field in serializer().fields.items():
+            if isinstance(field, _RULED) and not isinstance(field, _SAFE):
+                found.append(f"{serializer.__qualname__}.{name}")
+    return found
+
+
+def _input_serializers(module: ModuleType) -> list[type[serializers.Serializer]]:
+    classes = [c for _, c in inspect.getmembers(module, inspect.isclass) if c.__module__ == module.__name__]
+    nested = [c for owner in classes for _, c in inspect.getmembers(owner, inspect.isclass)]
+    return [
+        c
+        for c in {*classes, *nested}
+        if issubclass(c, serializers.Serializer)
+        and c.__name__.endswith(("InputSerializer", "UpdateSerializer", "FilterSerializer"))
+    ]
