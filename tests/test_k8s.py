@@ -1,0 +1,452 @@
+"""The Kubernetes manifests (deploy/k8s), rendered offline with `kubectl kustomize`: their structure.
+
+No cluster and no Docker: each kustomization is rendered (deploy/k8s/render.py, placeholder secrets)
+and the objects are checked. Parity with compose (names, images, environment, ports, health checks,
+shard topology) is tests/test_parity.py; schema validation is `make k8s-validate`.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections import defaultdict
+
+import pytest
+import yaml
+from test_parity import OVERLAYS, ROOT, compose_view, load_compose, pod_spec, rendered
+
+SERVICES = ("user", "product", "order")
+WEB = ("gateway", *SERVICES)
+WORKERS = tuple(f"{svc}-worker" for svc in SERVICES)
+# the seed's HPA (shared/seeds/000, "Kubernetes Horizontal Pod Autoscaler")
+SEED_BEHAVIOR = {
+    "scaleDown": {
+        "stabilizationWindowSeconds": 300,
+        "policies": [
+            {"type": "Percent", "value": 10, "periodSeconds": 60},
+            {"type": "Pods", "value": 2, "periodSeconds": 60},
+        ],
+        "selectPolicy": "Min",
+    },
+    "scaleUp": {
+        "stabilizationWindowSeconds": 60,
+        "policies": [
+            {"type": "Percent", "value": 50, "periodSeconds": 60},
+            {"type": "Pods", "value": 5, "periodSeconds": 60},
+        ],
+        "selectPolicy": "Max",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, dict]:
+    return compose_view(load_compose())
+
+
+def objects(docs: list[dict], kind: str) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == kind}
+
+
+def workloads(docs: list[dict]) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc for doc in docs if pod_spec(doc) is not None}
+
+
+def matches(selector: dict, labels: dict) -> bool:
+    """A Kubernetes label selector (matchLabels and matchExpressions) against a set of labels."""
+    if any(labels.get(key) != value for key, value in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+        ok = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": key not in labels or labels[key] not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[operator]
+        if not ok:
+            return False
+    return True
+
+
+def pod_labels(doc: dict) -> dict:
+    return doc["spec"]["template"]["metadata"]["labels"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_long_running_compose_service_has_a_workload(compose, overlay):
+    found = workloads(rendered(overlay))
+    for name, service in compose.items():
+        if service["kind"] == "long-running":
+            assert name in found, f"compose service {name} has no Kubernetes workload"
+            assert found[name]["kind"] in ("Deployment", "StatefulSet"), name
+        elif name.endswith("-migrate"):
+            assert found[name]["kind"] == "Job", name
+            assert pod_spec(found[name])["containers"][0]["args"] == ["migrate"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_shard_servers_and_redis_broker_are_statefulsets_on_volume_claims(compose, overlay):
+    docs = rendered(overlay)
+    found, services = workloads(docs), objects(docs, "Service")
+    shard_servers = [
+        name
+        for name, s in compose.items()
+        if s["image"] == "scaling-django/postgres:latest" and s["kind"] != "test-only"
+    ]
+    assert len(shard_servers) == 12  # 3 services x 2 shard servers x (primary + hot standby)
+    for name in [*shard_servers, "redis-broker", "prometheus"]:
+        doc = found[name]
+        assert doc["kind"] == "StatefulSet" and doc["spec"]["replicas"] == 1, name
+        claims = [claim["metadata"]["name"] for claim in doc["spec"].get("volumeClaimTemplates", [])]
+        assert claims, f"{name} has no volumeClaimTemplate"
+        mounts = {m["name"] for m in pod_spec(doc)["containers"][0]["volumeMounts"]}
+        assert set(claims) <= mounts, name
+        # the governing Service is headless and has the compose name: PgBouncer and replicas use it
+        service = services[doc["spec"]["serviceName"]]
+        assert doc["spec"]["serviceName"] == name and service["spec"].get("clusterIP") == "None", name
+        assert matches({"matchLabels": service["spec"]["selector"]}, pod_labels(doc)), name
+    for name in shard_servers:
+        env = {e["name"]: e for e in pod_spec(found[name])["containers"][0]["env"]}
+        for secret in ("POSTGRES_PASSWORD", "APP_PASSWORD", "REPLICATION_PASSWORD"):
+            assert "secretKeyRef" in env[secret]["valueFrom"], (name, secret)
+        if name.endswith("-replica"):
+            primary = name.removesuffix("-replica")
+            assert env["PG_ROLE"]["value"] == "replica" and env["PRIMARY_HOST"]["value"] == primary
+    redis_cache = pod_spec(found["redis-cache"])["containers"][0]
+    assert found["redis-cache"]["kind"] == "StatefulSet" and "--save" in redis_cache["args"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_container_has_requests_and_limits(overlay):
+    for name, doc in workloads(rendered(overlay)).items():
+        spec = pod_spec(doc)
+        for container in [*spec.get("initContainers", []), *spec["containers"]]:
+            resources = container.get("resources", {})
+            for part in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(resources.get(part, {})), f"{name}/{container['name']}: no {part}"
+
+
+def _quantity(value: str) -> float:
+    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "": 1}
+    number, unit = re.fullmatch(r"([\d.]+)([A-Za-z]*)", str(value)).groups()
+    return float(number) * units[unit]
+
+
+def test_production_is_larger_than_dev():
+    dev, production = workloads(rendered("dev")), workloads(rendered("production"))
+    for name in (*WEB, *WORKERS, "user-db-0", "user-pgbouncer", "nginx", "redis-broker"):
+        small = pod_spec(dev[name])["containers"][0]["resources"]["requests"]
+        large = pod_spec(production[name])["containers"][0]["resources"]["requests"]
+        assert _quantity(large["cpu"]) > _quantity(small["cpu"]), name
+        assert _quantity(large["memory"]) > _quantity(small["memory"]), name
+    for name, doc in dev.items():
+        if doc["kind"] == "Deployment":
+            assert doc["spec"]["replicas"] == 1, f"dev runs one replica of {name}"
+    for name in (*WEB,):
+        assert production[name]["spec"]["replicas"] >= 3, name
+    for name in (*WORKERS, "nginx", "user-pgbouncer"):
+        assert production[name]["spec"]["replicas"] >= 2, name
+
+
+def _routes(*files: str) -> set[str]:
+    paths = set()
+    for file in files:
+        paths |= {"/" + path for path in re.findall(r'path\("([^"]*)"', (ROOT / file).read_text())}
+    return paths
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_web_pods_have_readiness_and_liveness_probes_on_real_paths(overlay):
+    found = workloads(rendered(overlay))
+    routes = {"gateway": _routes("gateway/config/urls.py"), **dict.fromkeys(SERVICES, _routes("shared/urls.py"))}
+    assert "/health/live/" in routes["gateway"] and "/health/" in routes["user"]
+    for name in WEB:
+        container = pod_spec(found[name])["containers"][0]
+        readiness, liveness = container["readinessProbe"], container["livenessProbe"]
+        assert readiness["httpGet"]["path"] in routes[name], name
+        assert readiness["httpGet"]["port"] == "http" and {"name": "http", "containerPort": 8000} in container["ports"]
+        if "httpGet" in liveness:
+            assert liveness["httpGet"]["path"] in routes[name], name
+        else:
+            assert liveness["tcpSocket"]["port"] == "http", name
+    gateway = pod_spec(found["gateway"])["containers"][0]
+    assert gateway["livenessProbe"]["httpGet"]["path"] == "/health/live/"
+    for name in SERVICES:
+        assert pod_spec(found[name])["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/health/"
+    for name in WORKERS:
+        probe = pod_spec(found[name])["containers"][0]["livenessProbe"]["exec"]["command"]
+        assert "celery --app config inspect ping" in probe[-1], name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_hpas_are_the_seeds(overlay):
+    docs = rendered(overlay)
+    hpas, deployments = objects(docs, "HorizontalPodAutoscaler"), objects(docs, "Deployment")
+    assert set(hpas) == {*WEB, *WORKERS}
+    for name, hpa in hpas.items():
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        target = hpa["spec"]["scaleTargetRef"]
+        assert target["kind"] == "Deployment" and target["name"] == name and name in deployments
+        assert hpa["spec"]["behavior"] == SEED_BEHAVIOR, name
+        assert 1 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
+        metrics = hpa["spec"]["metrics"]
+        if name in WEB:
+            resources = {m["resource"]["name"]: m["resource"]["target"] for m in metrics if m["type"] == "Resource"}
+            assert resources == {
+                "cpu": {"type": "Utilization", "averageUtilization": 70},
+                "memory": {"type": "Utilization", "averageUtilization": 80},
+            }
+            pods = [m["pods"] for m in metrics if m["type"] == "Pods"]
+            assert pods == [
+                {
+                    "metric": {"name": "http_requests_per_second"},
+                    "target": {"type": "AverageValue", "averageValue": "100"},
+                }
+            ]
+        else:
+            service = name.removesuffix("-worker")
+            assert metrics == [
+                {
+                    "type": "External",
+                    "external": {
+                        "metric": {"name": "celery_queue_length", "selector": {"matchLabels": {"queue": service}}},
+                        "target": {"type": "Value", "value": "50"},
+                    },
+                }
+            ]
+    if overlay == "production":
+        for name in WEB:
+            assert (hpas[name]["spec"]["minReplicas"], hpas[name]["spec"]["maxReplicas"]) == (3, 50)
+        for name in hpas:
+            assert deployments[name]["spec"]["replicas"] == hpas[name]["spec"]["minReplicas"], name
+
+
+def _config_map(docs, prefix) -> dict:
+    found = [doc for doc in docs if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].startswith(prefix)]
+    assert len(found) == 1, prefix
+    return found[0]["data"]
+
+
+@pytest.mark.parametrize("overlay", ("dev", "production"))
+def test_the_metrics_behind_the_hpas_are_served(overlay):
+    docs = rendered(overlay)
+    adapter = yaml.safe_load(_config_map(docs, "prometheus-adapter-config")["config.yaml"])
+    (rule,) = adapter["rules"]
+    assert rule["seriesQuery"].startswith("django_http_requests_total_by_view_transport_method_total{")
+    assert rule["name"]["as"] == "http_requests_per_second" and "rate(" in rule["metricsQuery"]
+    assert rule["resources"]["overrides"] == {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
+    (external,) = adapter["externalRules"]
+    assert external["name"]["as"] == "celery_queue_length" and "queue" in external["metricsQuery"]
+    api_services = objects(docs, "APIService")
+    assert set(api_services) == {"v1beta1.custom.metrics.k8s.io", "v1beta1.external.metrics.k8s.io"}
+    assert {a["spec"]["service"]["name"] for a in api_services.values()} == {"prometheus-adapter"}
+    assert "prometheus-adapter" in objects(docs, "Service") and "prometheus-adapter" in objects(docs, "Deployment")
+    # Prometheus finds the pods through the API and labels what the adapter needs
+    prometheus = yaml.safe_load(_config_map(docs, "prometheus-config")["prometheus.yml"])
+    jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}
+    for job in ("django", "celery-queues"):
+        assert jobs[job]["kubernetes_sd_configs"][0]["role"] == "pod"
+        targets = {relabel.get("target_label") for relabel in jobs[job]["relabel_configs"]}
+        assert {"namespace", "pod"} <= targets, job
+    assert {"source_labels": ["key"], "target_label": "queue"} in jobs["celery-queues"]["metric_relabel_configs"]
+    # the exporter watches every worker's queue
+    broker = pod_spec(workloads(docs)["redis-broker"])
+    exporter = next(c for c in broker["containers"] if c["name"] == "queue-exporter")
+    keys = next(e["value"] for e in exporter["env"] if e["name"] == "REDIS_EXPORTER_CHECK_SINGLE_KEYS")
+    assert keys == ",".join(f"db0={svc}" for svc in SERVICES)
+
+
+def test_pod_disruption_budgets_and_anti_affinity_in_production_only():
+    production = rendered("production")
+    budgets = objects(production, "PodDisruptionBudget")
+    for name, doc in workloads(production).items():
+        replicas = doc["spec"].get("replicas", 1)
+        if doc["kind"] == "Deployment" and replicas > 1:
+            covering = [b for b in budgets.values() if matches(b["spec"]["selector"], pod_labels(doc))]
+            assert len(covering) == 1, f"{name}: {len(covering)} PodDisruptionBudgets"
+            assert covering[0]["spec"].get("maxUnavailable", 0) < replicas
+            assert pod_spec(doc)["affinity"]["podAntiAffinity"], name
+    for name in ("user-db-0", "user-db-0-replica"):
+        terms = pod_spec(workloads(production)[name])["affinity"]["podAntiAffinity"]
+        keys = [
+            t["podAffinityTerm"].get("matchLabelKeys") for t in terms["preferredDuringSchedulingIgnoredDuringExecution"]
+        ]
+        assert ["scaling-django/shard"] in keys, name
+    for overlay in ("base", "dev"):
+        docs = rendered(overlay)
+        assert not objects(docs, "PodDisruptionBudget")
+        assert not any("affinity" in pod_spec(doc) for doc in workloads(docs).values())
+
+
+def test_vertical_pod_autoscalers_for_the_workers_in_production_only():
+    vpas = objects(rendered("production"), "VerticalPodAutoscaler")
+    assert set(vpas) == set(WORKERS)
+    for name, vpa in vpas.items():
+        assert vpa["spec"]["targetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        (policy,) = vpa["spec"]["resourcePolicy"]["containerPolicies"]
+        assert policy["containerName"] == "django" and policy["controlledResources"] == ["cpu", "memory"]
+    for overlay in ("base", "dev"):
+        assert not objects(rendered(overlay), "VerticalPodAutoscaler")
+
+
+def _allowed_sources(policies: list[dict], labels: dict, port: int) -> list[dict]:
+    """The `from` entries of every policy that selects a pod with `labels` and lets in `port`."""
+    sources = []
+    for policy in policies:
+        if not matches(policy["spec"]["podSelector"], labels):
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            if rule.get("ports") and port not in {p["port"] for p in rule["ports"]}:
+                continue
+            sources += rule.get("from", [{}])  # no `from`: from anywhere
+    return sources
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_network_policies_mirror_the_tiers(overlay):
+    docs = rendered(overlay)
+    policies = list(objects(docs, "NetworkPolicy").values())
+    found = workloads(docs)
+    deny = [p for p in policies if p["spec"]["podSelector"] == {} and not p["spec"].get("ingress")]
+    assert deny and deny[0]["spec"]["policyTypes"] == ["Ingress"]
+    tiers = {p["metadata"].get("labels", {}).get("scaling-django/tier") for p in policies} - {None}
+    assert {"edge", "application", "data", "broker-cache", "monitoring"} <= tiers
+    # every port a long-running pod listens on is open to someone
+    for name, doc in found.items():
+        if doc["kind"] == "Job":
+            continue
+        for container in pod_spec(doc)["containers"]:
+            for port in container.get("ports", []):
+                assert _allowed_sources(policies, pod_labels(doc), port["containerPort"]), (
+                    f"{name}:{port['containerPort']}"
+                )
+
+    def sources(name, port):
+        return [s.get("podSelector") for s in _allowed_sources(policies, pod_labels(found[name]), port)]
+
+    # edge: anyone reaches nginx; only nginx (and Prometheus) the gateway
+    assert None in sources("nginx", 80)
+    assert sources("gateway", 8000) == [{"matchLabels": {"app.kubernetes.io/name": n}} for n in ("nginx", "prometheus")]
+    # data: PgBouncer and the shard servers only from pods of the same service
+    for svc in SERVICES:
+        for name, port in ((f"{svc}-pgbouncer", 6432), (f"{svc}-db-0", 5432), (f"{svc}-db-1-replica", 5432)):
+            for selector in sources(name, port):
+                assert selector and selector["matchLabels"]["scaling-django/service"] == svc, (name, selector)
+        app = pod_labels(found[svc])
+        assert any(matches(s, app) for s in sources(f"{svc}-pgbouncer", 6432))
+        assert not any(matches(s, app) for s in sources(f"{svc}-db-0", 5432)), (
+            "apps reach Postgres only through PgBouncer"
+        )
+        other = pod_labels(found[next(o for o in SERVICES if o != svc)])
+        assert not any(matches(s, other) for s in sources(f"{svc}-pgbouncer", 6432))
+    # broker/cache: Redis only from Django pods
+    for name in ("redis-cache", "redis-broker"):
+        for selector in sources(name, 6379):
+            assert selector == {"matchLabels": {"scaling-django/tier": "application"}}, name
+    django_pods = [d for d in found.values() if d["spec"]["template"]["spec"]["containers"][0]["name"] == "django"]
+    assert all(pod_labels(d)["scaling-django/tier"] == "application" for d in django_pods)
+
+
+def test_jobs_migrate_and_seed_like_compose_and_make_seed():
+    docs = rendered("base")
+    jobs, deployments = objects(docs, "Job"), objects(docs, "Deployment")
+    assert set(jobs) == {*(f"{svc}-migrate" for svc in SERVICES), "seed-admin", "seed-catalog"}
+    for name, args, service in (("seed-admin", "seed_admin", "user"), ("seed-catalog", "seed_catalog", "product")):
+        job = pod_spec(jobs[name])["containers"][0]
+        web = pod_spec(deployments[service])["containers"][0]
+        assert job["args"] == ["python", "manage.py", args] and job["image"] == web["image"]
+        assert [e["name"] for e in job["env"]] == [e["name"] for e in web["env"]]
+        assert job["envFrom"] == web["envFrom"]
+    for job in jobs.values():
+        assert pod_spec(job)["restartPolicy"] == "OnFailure" and job["spec"]["backoffLimit"] > 0
+
+
+def test_only_the_user_service_gets_the_jwt_private_key():
+    for name, doc in workloads(rendered("base")).items():
+        items = [
+            item["key"]
+            for volume in pod_spec(doc).get("volumes", [])
+            for item in volume.get("secret", {}).get("items", [])
+            if volume["secret"]["secretName"].startswith("jwt-keys")
+        ]
+        if "jwt_private.pem" in items:
+            assert pod_labels(doc).get("scaling-django/service") == "user", name
+
+
+def test_images_are_the_compose_ones_and_retaggable(compose):
+    kustomization = yaml.safe_load((ROOT / "deploy/k8s/base/kustomization.yaml").read_text())
+    retaggable = {entry["name"] for entry in kustomization["images"]}
+    for doc in workloads(rendered("base")).values():
+        spec = pod_spec(doc)
+        for container in [*spec.get("initContainers", []), *spec["containers"]]:
+            name = container["image"].rsplit(":", 1)[0]
+            if name.startswith("scaling-django/"):
+                assert name in retaggable, name
+                assert container["imagePullPolicy"] == "IfNotPresent"  # images loaded into kind/k3s by hand
+    assert {s["image"].rsplit(":", 1)[0] for s in compose.values() if s["image"]} <= retaggable
+
+
+def test_no_secret_is_committed():
+    tracked = subprocess.run(
+        ["git", "ls-files", "deploy/k8s/base/secrets"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert tracked in ([], ["deploy/k8s/base/secrets/.gitignore"])
+    ignore = (ROOT / "deploy/k8s/base/secrets/.gitignore").read_text().split()
+    assert ignore[-2:] == ["*", "!.gitignore"] or ("*" in ignore and "!.gitignore" in ignore)
+    for secret in objects(rendered("base"), "Secret").values():
+        assert secret["metadata"]["name"].rsplit("-", 1)[0] in {"django-secrets", "db-credentials", "jwt-keys"}
+
+
+def _selected(docs: list[dict], selector: dict) -> set[tuple[str, str]]:
+    return {(d["kind"], d["metadata"]["name"]) for d in docs if matches(selector, d["metadata"].get("labels") or {})}
+
+
+@pytest.mark.parametrize("overlay", ("dev", "production"))
+def test_the_readmes_apply_order_covers_everything_in_order(overlay):
+    """README, Kubernetes: config -> data tier -> migrate Jobs -> apps -> the rest (HPAs), by label."""
+    docs = rendered(overlay)
+    tier = "scaling-django/tier"
+    stages = [
+        {
+            "matchExpressions": [
+                {"key": tier, "operator": "DoesNotExist"},
+                {"key": "app.kubernetes.io/name", "operator": "DoesNotExist"},
+            ]
+        },
+        {"matchExpressions": [{"key": tier, "operator": "In", "values": ["data", "broker-cache"]}]},
+        {"matchLabels": {"app.kubernetes.io/component": "migrate"}},
+        {"matchExpressions": [{"key": tier, "operator": "In", "values": ["edge", "application", "monitoring"]}]},
+    ]
+    applied: set[tuple[str, str]] = set()
+    order = {}
+    for number, selector in enumerate(stages):
+        for item in _selected(docs, selector) - applied:
+            order[item] = number
+        applied |= _selected(docs, selector)
+    for doc in docs:
+        order.setdefault((doc["kind"], doc["metadata"]["name"]), len(stages))
+    kinds = defaultdict(set)
+    for (kind, _), number in order.items():
+        kinds[kind].add(number)
+    assert kinds["Namespace"] == kinds["Secret"] == {0}
+    assert kinds["HorizontalPodAutoscaler"] == {len(stages)}
+    for (kind, name), number in order.items():
+        if kind == "Job":
+            assert number == (2 if name.endswith("-migrate") else 3), name
+        if kind == "Deployment":
+            assert number == (1 if name.endswith("-pgbouncer") else 3), name
+        if kind == "StatefulSet":
+            assert number == (3 if name == "prometheus" else 1), name
+    # a Service is applied with the pods it selects, a workload after the ConfigMaps it reads
+    pods = {doc["metadata"]["name"]: doc for doc in docs if pod_spec(doc) is not None}
+    for doc in docs:
+        if doc["kind"] == "Service":
+            selected = [n for n, p in pods.items() if matches({"matchLabels": doc["spec"]["selector"]}, pod_labels(p))]
+            assert selected and all(
+                order[("Service", doc["metadata"]["name"])] <= order[(pods[n]["kind"], n)] for n in selected
+            )
+    for (kind, name), number in order.items():
+        if kind == "ConfigMap":
+            users = [n for n, p in pods.items() if name in yaml.safe_dump(pod_spec(p))]
+            assert all(number <= order[(pods[n]["kind"], n)] for n in users), name

@@ -1,0 +1,569 @@
+"""Parity of compose and Kubernetes: the two descriptions of the platform must not drift apart.
+
+The compose files are read here, without Docker: docker-compose.yml's `include:`, `extends:` (from
+common.yml) and `${VAR:-default}` interpolation (defaults only, not .env) are resolved the way compose
+does. The Kubernetes side is each kustomization rendered with `kubectl kustomize` (deploy/k8s/render.py,
+placeholder secrets). They must agree on, per compose service:
+
+- its Kubernetes counterpart of the same name: a Deployment or StatefulSet for a long-running service,
+  a Job for a one-shot (`<svc>-migrate`), the Secret `jwt-keys` for the one-shot `jwt-keys`; the
+  test-only `test-db` has none. Kubernetes-only workloads are listed in K8S_ONLY_WORKLOADS;
+- its image, its command line (compose `command` = the container's `args`), its environment variable
+  names and every non-secret value, its container ports (compose `ports` and the image's EXPOSE when it
+  runs the image's own program), its health check (HTTP path and port, or the command; interval and
+  timeout = the readiness probe's period and timeout) and where its named volumes are mounted
+  (a read-write one on a volume claim);
+- the shard topology: shard servers per database, each replica's primary, PgBouncer's DB_NAME and
+  PGBOUNCER_SERVERS.
+
+The negative tests at the end change one side only and check that `differences` reports it.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib.util
+import re
+import shlex
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+OVERLAYS = ("base", "dev", "production")
+
+# compose one-shots whose Kubernetes counterpart is not a Job of the same name
+ONE_SHOT_AS_SECRET = {"jwt-keys": "jwt-keys"}  # the key pair is a Secret made outside the cluster
+# Kubernetes workloads with no compose service, and why
+K8S_ONLY_WORKLOADS = {
+    "seed-admin": "`make seed` runs it with `docker compose exec user`",
+    "seed-catalog": "`make seed` runs it with `docker compose exec product`",
+    "prometheus-adapter": "serves the HPAs' custom and external metrics; compose has no HPA",
+}
+# deliberate differences, each with its reason
+K8S_ONLY_ENV = {"nginx": {"NGINX_TRUSTED_PROXIES"}}  # pod network, not Docker's 172.16.0.0/12
+K8S_ONLY_PORTS = {"nginx": {8081}}  # the purge port: compose reaches it without declaring it
+SECRET = object()  # an environment value that comes from a Secret: compared by name only
+LONG_RUNNING = {"always", "unless-stopped"}
+
+
+# --- compose, read without Docker -------------------------------------------------------------------
+_VARIABLE = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<braced>[^}]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
+_BRACED = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>.*))?$", re.S)
+
+
+def interpolate(value, env: dict[str, str] | None = None):
+    """Compose's interpolation of every string in `value`: `$$`, `$VAR`, `${VAR}`, `${VAR:-default}`..."""
+    env = env or {}
+    if isinstance(value, dict):
+        return {key: interpolate(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate(item, env) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match) -> str:
+        if match.group("escaped"):
+            return "$"
+        if match.group("plain"):
+            return env.get(match.group("plain"), "")
+        parts = _BRACED.match(match.group("braced"))
+        assert parts, f"bad variable {match.group(0)!r}"
+        name, op, arg = parts.group("name"), parts.group("op"), parts.group("arg")
+        current = env.get(name)
+        if op in (":-", "-"):
+            return current if current or (op == "-" and current is not None) else arg
+        if op in (":+", "+"):
+            return arg if current or (op == "+" and current is not None) else ""
+        if op in (":?", "?") and not current:
+            raise ValueError(f"{name} must be set: {arg}")
+        return current or ""
+
+    return _VARIABLE.sub(substitute, value)
+
+
+def _environment(value) -> dict[str, str | None]:
+    if isinstance(value, list):
+        return dict(item.split("=", 1) if "=" in item else (item, None) for item in value)
+    return {key: None if item is None else str(item) for key, item in (value or {}).items()}
+
+
+def _merge(base: dict, override: dict) -> dict:
+    """`extends:` merging: mappings merge, `environment` by name, `ports`/`volumes` add, other lists replace."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if key == "environment":
+            merged[key] = {**_environment(base.get(key)), **_environment(value)}
+        elif key in ("ports", "volumes"):
+            merged[key] = [*base.get(key, []), *[item for item in value if item not in base.get(key, [])]]
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merge(base[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+@functools.cache
+def _compose_file(path: Path) -> dict:
+    data = interpolate(yaml.safe_load(path.read_text()))
+    for service in (data.get("services") or {}).values():
+        build = service.get("build")
+        if isinstance(build, dict) and "context" in build:
+            build["context"] = str((path.parent / build["context"]).resolve())
+        if "environment" in service:
+            service["environment"] = _environment(service["environment"])
+    return data
+
+
+def _resolve(path: Path, name: str) -> dict:
+    service = copy.deepcopy(_compose_file(path)["services"][name])
+    extends = service.pop("extends", None)
+    if extends is None:
+        return service
+    if isinstance(extends, str):
+        extends = {"service": extends}
+    base_path = (path.parent / extends["file"]).resolve() if "file" in extends else path
+    return _merge(_resolve(base_path, extends["service"]), service)
+
+
+def load_compose(path: Path = COMPOSE_FILE) -> dict[str, dict]:
+    """Every compose service of the project, `include:`s and `extends:` resolved."""
+    services: dict[str, dict] = {}
+    top = _compose_file(path)
+    for entry in top.get("include") or []:
+        included = (path.parent / (entry if isinstance(entry, str) else entry["path"])).resolve()
+        services.update(load_compose(included))
+    for name in top.get("services") or {}:
+        services[name] = _resolve(path, name)
+    return services
+
+
+def _image(name: str | None) -> str | None:
+    if name is None:
+        return None
+    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
+
+
+def _command(value) -> list[str] | None:
+    return shlex.split(value) if isinstance(value, str) else value
+
+
+def _seconds(value, default: float) -> float:
+    if value is None:
+        return default
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 1e-6}
+    return sum(float(n) * units[unit] for n, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|us|h|m|s)", str(value)))
+
+
+@functools.cache
+def _dockerfile_stages(path: str) -> dict[str, dict]:
+    """EXPOSE and CMD of each stage of a Dockerfile (the last stage also as ''), with inheritance."""
+    text = re.sub(r"\\\n", " ", Path(path).read_text())
+    stages: dict[str, dict] = {}
+    current: dict = {}
+    for line in text.splitlines():
+        words = line.strip().split(None, 1)
+        if not words or words[0].startswith("#"):
+            continue
+        instruction, rest = words[0].upper(), (words[1] if len(words) > 1 else "")
+        if instruction == "FROM":
+            source, _, alias = re.match(r"(\S+)(?:\s+AS\s+(\S+))?", rest, re.I).group(1, 0, 2)
+            parent = stages.get(source, {"expose": set(), "cmd": None})
+            current = {"expose": set(parent["expose"]), "cmd": parent["cmd"]}
+            stages[alias or f"#{len(stages)}"] = current
+            stages[""] = current
+        elif instruction == "EXPOSE":
+            current["expose"] |= {int(port.split("/")[0]) for port in rest.split()}
+        elif instruction == "CMD":
+            current["cmd"] = yaml.safe_load(rest) if rest.startswith("[") else ["sh", "-c", rest]
+    return stages
+
+
+def _image_builds(services: dict[str, dict]) -> dict[str, dict]:
+    """image -> the EXPOSEd ports and CMD of the Dockerfile stage that builds it."""
+    builds = {}
+    for service in services.values():
+        build = service.get("build")
+        if isinstance(build, dict) and service.get("image"):
+            dockerfile = Path(build["context"]) / build.get("dockerfile", "Dockerfile")
+            builds[_image(service["image"])] = _dockerfile_stages(str(dockerfile))[build.get("target", "")]
+    return builds
+
+
+_CURL = re.compile(r"^curl -fsS -o /dev/null http://127\.0\.0\.1(?::(?P<port>\d+))?(?P<path>/\S*)$")
+
+
+def _compose_health(check: dict | None):
+    if not check or check.get("disable"):
+        return None
+    test = check["test"]
+    if isinstance(test, str):
+        test = ["CMD-SHELL", test]
+    if test[0] == "NONE":
+        return None
+    if test[0] == "CMD-SHELL":
+        curl = _CURL.match(test[1])
+        probe = ("http", int(curl["port"] or 80), curl["path"]) if curl else ("shell", test[1])
+    else:
+        probe = ("exec", tuple(test[1:]))
+    return probe, _seconds(check.get("interval"), 30), _seconds(check.get("timeout"), 30)
+
+
+def compose_view(services: dict[str, dict]) -> dict[str, dict]:
+    """What parity compares, per compose service."""
+    builds = _image_builds(services)
+    view = {}
+    for name, service in services.items():
+        image = _image(service.get("image"))
+        command = _command(service.get("command"))
+        build = builds.get(image, {"expose": set(), "cmd": None})
+        ports = set()
+        for port in service.get("ports", []):
+            target = port["target"] if isinstance(port, dict) else str(port).rsplit(":", 1)[-1].split("/")[0]
+            ports.add(int(target))
+        if command is None or (build["cmd"] and command[:1] == build["cmd"][:1]):
+            ports |= build["expose"]
+        volumes = []
+        for volume in service.get("volumes", []):
+            if isinstance(volume, dict):
+                source, target, read_only = volume.get("source"), volume["target"], volume.get("read_only", False)
+            else:
+                source, target, *mode = volume.split(":")
+                read_only = "ro" in mode[0].split(",") if mode else False
+            if source and not source.startswith((".", "/", "~")):  # named volumes only
+                volumes.append((target, read_only))
+        view[name] = {
+            "kind": "test-only"
+            if "test" in service.get("profiles", [])
+            else ("long-running" if service.get("restart") in LONG_RUNNING else "one-shot"),
+            "image": image,
+            "env": dict(service.get("environment") or {}),
+            "command": command,
+            "entrypoint": _command(service.get("entrypoint")),
+            "ports": ports,
+            "health": _compose_health(service.get("healthcheck")),
+            "volumes": volumes,
+        }
+    return view
+
+
+# --- Kubernetes, rendered offline --------------------------------------------------------------------
+def _render_module():
+    spec = importlib.util.spec_from_file_location("k8s_render", ROOT / "deploy" / "k8s" / "render.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.cache
+def _rendered_text(target: str) -> str:
+    render = _render_module()
+    kubectl = render.find_kubectl()
+    if not kubectl:
+        pytest.fail("no kubectl here: `make k8s-validate` installs one into .venv (or set KUBECTL)")
+    return render.render(target, kubectl)
+
+
+def rendered(target: str) -> list[dict]:
+    """The objects of one kustomization (`base`, `dev`, `production`), a fresh copy each call."""
+    return [doc for doc in yaml.safe_load_all(_rendered_text(target)) if doc]
+
+
+def pod_spec(doc: dict) -> dict | None:
+    if doc["kind"] in ("Deployment", "StatefulSet", "Job", "DaemonSet", "ReplicaSet"):
+        return doc["spec"]["template"]["spec"]
+    if doc["kind"] == "CronJob":
+        return doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return None
+
+
+def _port_number(container: dict, port) -> int:
+    if isinstance(port, int):
+        return port
+    return next(p["containerPort"] for p in container.get("ports", []) if p.get("name") == port)
+
+
+def _k8s_health(container: dict):
+    probe = container.get("readinessProbe") or container.get("livenessProbe")
+    if not probe:
+        return None
+    if "httpGet" in probe:
+        check = ("http", _port_number(container, probe["httpGet"]["port"]), probe["httpGet"].get("path", "/"))
+    elif "exec" in probe:
+        command = probe["exec"]["command"]
+        check = ("shell", command[2]) if command[:2] in (["sh", "-c"], ["/bin/sh", "-c"]) else ("exec", tuple(command))
+    elif "tcpSocket" in probe:
+        check = ("tcp", _port_number(container, probe["tcpSocket"]["port"]))
+    else:
+        check = ("grpc", probe.get("grpc", {}).get("port"))
+    return check, probe.get("periodSeconds", 10), probe.get("timeoutSeconds", 1)
+
+
+def k8s_view(docs: list[dict]) -> tuple[dict[str, dict], set[str]]:
+    """What parity compares, per workload (its first container is the one compared), and the Secrets."""
+    config_maps = {doc["metadata"]["name"]: doc.get("data", {}) for doc in docs if doc["kind"] == "ConfigMap"}
+    secrets = {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == "Secret"}
+    view = {}
+    for doc in docs:
+        spec = pod_spec(doc)
+        if spec is None:
+            continue
+        container = spec["containers"][0]
+        env: dict[str, object] = {}
+        for source in container.get("envFrom", []):
+            prefix = source.get("prefix", "")
+            if "configMapRef" in source:
+                env.update({prefix + k: v for k, v in config_maps[source["configMapRef"]["name"]].items()})
+            if "secretRef" in source:
+                secret = secrets[source["secretRef"]["name"]]
+                keys = {**secret.get("data", {}), **secret.get("stringData", {})}
+                env.update(dict.fromkeys((prefix + key for key in keys), SECRET))
+        for item in container.get("env", []):
+            if "value" in item:
+                env[item["name"]] = item["value"]
+            elif "configMapKeyRef" in item.get("valueFrom", {}):
+                ref = item["valueFrom"]["configMapKeyRef"]
+                env[item["name"]] = config_maps[ref["name"]][ref["key"]]
+            elif "secretKeyRef" in item.get("valueFrom", {}):
+                env[item["name"]] = SECRET
+            else:
+                env[item["name"]] = None  # fieldRef/resourceFieldRef: set at run time
+        claims = {claim["metadata"]["name"] for claim in doc["spec"].get("volumeClaimTemplates", [])}
+        view[doc["metadata"]["name"]] = {
+            "kind": doc["kind"],
+            "image": container.get("image"),
+            "env": env,
+            "command": container.get("args"),
+            "entrypoint": container.get("command"),
+            "ports": {port["containerPort"] for port in container.get("ports", [])},
+            "health": _k8s_health(container),
+            "mounts": {
+                m["mountPath"]: (m["name"] in claims, m.get("readOnly", False))
+                for m in container.get("volumeMounts", [])
+            },
+        }
+    return view, set(secrets)
+
+
+def topology(view: dict[str, dict]) -> dict[str, dict]:
+    """Per database: its shard servers (role and primary), and PgBouncer's DB_NAME/PGBOUNCER_SERVERS."""
+    found: dict[str, dict] = defaultdict(lambda: {"servers": {}, "pgbouncer": {}})
+    for name, item in view.items():
+        env = item["env"]
+        if item["kind"] == "test-only":
+            continue
+        if "PGBOUNCER_SERVERS" in env:
+            found[env.get("DB_NAME")]["pgbouncer"][name] = env["PGBOUNCER_SERVERS"]
+        if "POSTGRES_DB" in env:
+            found[env["POSTGRES_DB"]]["servers"][name] = (env.get("PG_ROLE") or "primary", env.get("PRIMARY_HOST"))
+    return {db: dict(parts) for db, parts in found.items()}
+
+
+def _is_generated(name: str, base: str) -> bool:
+    return name == base or re.fullmatch(re.escape(base) + r"-[a-z0-9]{10}", name) is not None
+
+
+def differences(services: dict[str, dict], docs: list[dict]) -> list[str]:
+    """Every disagreement between the compose services and the rendered Kubernetes objects."""
+    compose, (k8s, secrets) = compose_view(services), k8s_view(docs)
+    found = []
+    for name, expected in sorted(compose.items()):
+        if expected["kind"] == "test-only":
+            continue
+        if name in ONE_SHOT_AS_SECRET:
+            if not any(_is_generated(secret, ONE_SHOT_AS_SECRET[name]) for secret in secrets):
+                found.append(f"{name}: no Secret {ONE_SHOT_AS_SECRET[name]} stands for the one-shot")
+            continue
+        actual = k8s.get(name)
+        kinds = ("Deployment", "StatefulSet") if expected["kind"] == "long-running" else ("Job",)
+        if actual is None:
+            found.append(f"{name}: no Kubernetes workload of this name (a {' or '.join(kinds)})")
+            continue
+        if actual["kind"] not in kinds:
+            found.append(f"{name}: a {expected['kind']} compose service is a {actual['kind']} in Kubernetes")
+        if actual["image"] != expected["image"]:
+            found.append(f"{name}: image {expected['image']} in compose, {actual['image']} in Kubernetes")
+        if (actual["command"], actual["entrypoint"]) != (expected["command"], expected["entrypoint"]):
+            found.append(
+                f"{name}: command line: compose command={expected['command']} entrypoint={expected['entrypoint']}, "
+                f"Kubernetes args={actual['command']} command={actual['entrypoint']}"
+            )
+        names_c, names_k = set(expected["env"]), set(actual["env"]) - K8S_ONLY_ENV.get(name, set())
+        if names_c != names_k:
+            found.append(
+                f"{name}: environment variable names: only in compose {sorted(names_c - names_k)}, "
+                f"only in Kubernetes {sorted(names_k - names_c)}"
+            )
+        for var in sorted(names_c & names_k):
+            value_k, value_c = actual["env"][var], expected["env"][var]
+            if value_k is not SECRET and value_k is not None and value_c is not None and value_k != value_c:
+                found.append(f"{name}: environment {var}={value_c!r} in compose, {value_k!r} in Kubernetes")
+        ports_k = actual["ports"] - K8S_ONLY_PORTS.get(name, set())
+        if ports_k != expected["ports"]:
+            found.append(
+                f"{name}: container ports {sorted(expected['ports'])} in compose, {sorted(ports_k)} in Kubernetes"
+            )
+        if actual["health"] != expected["health"]:
+            found.append(
+                f"{name}: health check {expected['health']} in compose, readiness {actual['health']} in Kubernetes"
+            )
+        for target, read_only in expected["volumes"]:
+            covering = [
+                (claim, ro)
+                for path, (claim, ro) in actual["mounts"].items()
+                if target == path or target.startswith(path.rstrip("/") + "/")
+            ]
+            if not covering:
+                found.append(f"{name}: nothing is mounted on {target} in Kubernetes")
+            elif not read_only and not any(claim for claim, _ in covering):
+                found.append(f"{name}: {target} holds data in compose but is not on a volume claim in Kubernetes")
+    for name in sorted(set(k8s) - set(compose) - set(K8S_ONLY_WORKLOADS)):
+        found.append(f"{name}: a Kubernetes {k8s[name]['kind']} with no compose service (nor in K8S_ONLY_WORKLOADS)")
+    topology_c, topology_k = topology(compose), topology(k8s)
+    if topology_c != topology_k:
+        for db in sorted(set(topology_c) | set(topology_k), key=str):
+            if topology_c.get(db) != topology_k.get(db):
+                found.append(f"shard topology of {db}: compose {topology_c.get(db)}, Kubernetes {topology_k.get(db)}")
+    return found
+
+
+# --- the tests ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def compose() -> dict[str, dict]:
+    return load_compose()
+
+
+def test_compose_is_read_as_compose_resolves_it(compose):
+    # extends from common.yml with the service's own additions, and ${VAR:-default} and $$ resolved
+    assert compose["user-worker"]["command"] == ["worker"]
+    assert compose["user-worker"]["environment"]["SERVICE_NAME"] == "user"
+    assert compose["user-worker"]["environment"]["LOGICAL_SHARDS"] == "16"
+    assert "$SERVICE_NAME@$HOSTNAME" in compose["user-worker"]["healthcheck"]["test"][1]
+    assert compose["order-db-1-replica"]["environment"]["PG_ROLE"] == "replica"
+    assert compose["gateway"]["healthcheck"]["test"][1].endswith("/health/live/")
+    assert compose["gateway"]["healthcheck"]["interval"] == "10s"  # from django-web
+    assert compose["nginx"]["ports"] == ["127.0.0.1:8080:80"]
+    assert compose["test-db"]["profiles"] == ["test"]
+    view = compose_view(compose)
+    assert view["user"]["ports"] == {8000} and view["user-worker"]["ports"] == set()
+    assert view["redis-broker"]["ports"] == {6379} and view["nginx"]["ports"] == {80}
+
+
+def test_the_shard_topology_is_what_design_md_says(compose):
+    found = topology(compose_view(compose))
+    assert set(found) == {"users", "products", "orders"}
+    for db, svc in (("users", "user"), ("products", "product"), ("orders", "order")):
+        servers = found[db]["servers"]
+        assert servers == {
+            f"{svc}-db-0": ("primary", None),
+            f"{svc}-db-0-replica": ("replica", f"{svc}-db-0"),
+            f"{svc}-db-1": ("primary", None),
+            f"{svc}-db-1-replica": ("replica", f"{svc}-db-1"),
+        }
+        assert found[db]["pgbouncer"] == {
+            f"{svc}-pgbouncer": " ".join(f"db{n}={svc}-db-{n} db{n}_replica={svc}-db-{n}-replica" for n in (0, 1))
+        }
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_compose_and_kubernetes_agree(compose, overlay):
+    assert differences(compose, rendered(overlay)) == []
+
+
+# --- a change on one side only is caught -------------------------------------------------------------
+def _add_env(services):
+    services["product"]["environment"]["FEATURE_FLAG"] = "1"
+
+
+def _change_image(services):
+    services["order-worker"]["image"] = "scaling-django/order-v2"
+
+
+def _drop_replica_pool(services):
+    env = services["user-pgbouncer"]["environment"]
+    env["PGBOUNCER_SERVERS"] = env["PGBOUNCER_SERVERS"].replace(" db1_replica=user-db-1-replica", "")
+
+
+def _add_shard_server(services):
+    services["product-db-2"] = copy.deepcopy(services["product-db-1"])
+
+
+def _change_health_path(services):
+    services["gateway"]["healthcheck"]["test"] = ["CMD-SHELL", "curl -fsS -o /dev/null http://127.0.0.1:8000/health/"]
+
+
+def _change_port(services):
+    services["nginx"]["ports"] = ["127.0.0.1:8080:8080"]
+
+
+def _change_command(services):
+    services["redis-cache"]["command"] = [*services["redis-cache"]["command"][:-1], "yes"]
+
+
+def _remove_service(services):
+    del services["user-worker"]
+
+
+def _change_value(services):
+    services["gateway"]["environment"]["WEB_THREADS"] = "8"
+
+
+def _move_volume(services):
+    services["redis-broker"]["volumes"] = ["redis-broker:/var/lib/redis"]
+
+
+def _change_primary(services):
+    services["order-db-1-replica"]["environment"]["PRIMARY_HOST"] = "order-db-0"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (_add_env, "product: environment variable names"),
+        (_change_image, "order-worker: image"),
+        (_drop_replica_pool, "shard topology of users"),
+        (_add_shard_server, "product-db-2: no Kubernetes workload"),
+        (_change_health_path, "gateway: health check"),
+        (_change_port, "nginx: container ports"),
+        (_change_command, "redis-cache: command line"),
+        (_remove_service, "user-worker: a Kubernetes Deployment with no compose service"),
+        (_change_value, "gateway: environment WEB_THREADS"),
+        (_move_volume, "redis-broker: nothing is mounted on /var/lib/redis"),
+        (_change_primary, "shard topology of orders"),
+    ],
+)
+def test_a_compose_change_not_made_in_kubernetes_fails(compose, change, expected):
+    changed = copy.deepcopy(compose)
+    change(changed)
+    found = differences(changed, rendered("base"))
+    assert any(line.startswith(expected) for line in found), found
+
+
+def _containers(docs, name):
+    doc = next(d for d in docs if d["metadata"]["name"] == name and pod_spec(d) is not None)
+    return pod_spec(doc)["containers"]
+
+
+def test_a_kubernetes_change_not_made_in_compose_fails(compose):
+    docs = rendered("base")
+    order = _containers(docs, "order")[0]
+    order["env"] = [item for item in order["env"] if item["name"] != "DB_HOST"]
+    replica = _containers(docs, "user-db-1-replica")[0]
+    next(item for item in replica["env"] if item["name"] == "PRIMARY_HOST")["value"] = "user-db-0"
+    _containers(docs, "product-worker")[0]["args"] = ["worker", "--concurrency", "8"]
+    found = differences(compose, docs)
+    assert any(line.startswith("order: environment variable names") for line in found), found
+    assert any(line.startswith("shard topology of users") for line in found), found
+    assert any(line.startswith("product-worker: command line") for line in found), found
+
+
+def test_interpolation_follows_compose():
+    env = {"SET": "x", "EMPTY": ""}
+    assert interpolate("${UNSET:-d} ${EMPTY:-d} ${EMPTY-d} ${SET:-d} $$HOME ${SET} $SET", env) == "d d  x $HOME x x"
+    assert interpolate("${SET:+alt}${UNSET:+alt}", env) == "alt"
+    with pytest.raises(ValueError):
+        interpolate("${UNSET:?needed}", env)
