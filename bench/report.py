@@ -22,6 +22,10 @@ TIERS = (
 )
 
 
+def _met(met: bool | None) -> str:
+    return "—" if met is None else ("yes" if met else "no")
+
+
 def _validity(result: dict) -> str:
     return "ok" if not result["problems"] else "INVALID: " + "; ".join(result["problems"])
 
@@ -59,7 +63,7 @@ def _latency_rows(scenarios: dict[str, dict]) -> list[str]:
 
 def markdown(results: dict) -> str:
     targets = [
-        f"| {t['what']} | {t['value']} | {t['target']} | {'yes' if t['met'] else 'no'} |" for t in results["targets"]
+        f"| {t['what']} | {t['value']} | {t['target']} | {_met(t['met'])} |" for t in results["targets"]
     ]
     idle = results["idle_cpu_ms_per_s"]
     lines = [
