@@ -62,9 +62,7 @@ def _latency_rows(scenarios: dict[str, dict]) -> list[str]:
 
 
 def markdown(results: dict) -> str:
-    targets = [
-        f"| {t['what']} | {t['value']} | {t['target']} | {_met(t['met'])} |" for t in results["targets"]
-    ]
+    targets = [f"| {t['what']} | {t['value']} | {t['target']} | {_met(t['met'])} |" for t in results["targets"]]
     idle = results["idle_cpu_ms_per_s"]
     lines = [
         f"# make bench, {results['started_at']}",
