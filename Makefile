@@ -18,11 +18,8 @@ help: ## list the targets
 bootstrap: ## install and start Docker + Compose, build the Debian base image when it cannot be pulled
 	@bash deploy/scripts/bootstrap.sh
 
-.env:
-	@echo "--> writing .env from .env.example"
-	@cp .env.example .env
-
-env: .env
+env: ## write .env: copy .env.example if missing; random values for empty or well-known secrets, others kept
+	@python3 deploy/scripts/make_env.py
 
 wheelhouse: .wheelhouse/.done ## download every locked wheel for the images (Debian's Python 3.11)
 
@@ -49,7 +46,7 @@ up: env images ## build and start the whole platform, seed it, print where to go
 	@echo "    API:      http://127.0.0.1:$${HTTP_PORT:-8080}/api/"
 	@echo "    health:   http://127.0.0.1:$${HTTP_PORT:-8080}/health/"
 	@echo "    docs:     http://127.0.0.1:$${HTTP_PORT:-8080}/api/docs/"
-	@echo "    admin:    $$(grep -E '^ADMIN_EMAIL=' .env | cut -d= -f2) (password in .env)"
+	@echo "    admin:    $$(grep -E '^ADMIN_EMAIL=' .env | cut -d= -f2) (password: ADMIN_PASSWORD in .env)"
 
 down: ## stop and remove the containers (data volumes are kept; `make clean` drops them)
 	@echo "--> stopping the stack"
@@ -82,7 +79,7 @@ venv: .venv/.done ## the host virtualenv for integration tests and the benchmark
 	@PIP_CONFIG_FILE=/dev/null .venv/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.lock
 	@touch $@
 
-unit: images ## unit tests of the gateway, each service and shared/, inside their images
+unit: env images ## unit tests of the gateway, each service and shared/, inside their images
 	@echo "--> starting test-db for unit tests"
 	@$(COMPOSE) --profile test up -d --wait test-db
 	@set -e; for target in $(UNIT_TARGETS); do \

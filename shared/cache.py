@@ -12,10 +12,14 @@
   instead of all hitting the database at once (and one process's threads share one computation).
 - When redis-cache is down the cache is bypassed: every call computes, the failure is logged, and
   L2 is not tried again for a few seconds (a circuit breaker), so requests stay fast.
+- Values are JSON, never pickle (`JSONSerializer`, set in CACHES): whoever can write to redis-cache
+  cannot make a process run code. A computed value that JSON cannot hold (a Decimal, a datetime) is an
+  error at once, with or without Redis; L1 keeps the same JSON-shaped value L2 would return.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -30,6 +34,33 @@ from django.core.cache import cache
 logger = logging.getLogger(__name__)
 CHANNEL = "cache-invalidation"
 _MISSING = object()
+
+
+class UnserializableValue(TypeError):
+    """A value to cache that JSON cannot hold: serialise it first (e.g. Decimal -> str)."""
+
+
+def to_json(value: Any) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise UnserializableValue(f"not cacheable as JSON: {exc}") from exc
+
+
+class JSONSerializer:
+    """The serializer of Django's RedisCache (CACHES OPTIONS `serializer`): JSON instead of pickle.
+
+    Integers are stored as they are, as Django's own serializer does, so that incr() works on them.
+    """
+
+    def dumps(self, value: Any) -> int | str:
+        return value if type(value) is int else to_json(value)
+
+    def loads(self, data: bytes) -> Any:
+        try:
+            return int(data)
+        except ValueError:
+            return json.loads(data)
 
 
 class L1:
@@ -105,7 +136,7 @@ class LayeredCache:
         lock_key = f"lock:{key}"
         if self._l2("add", lock_key, 1, timeout=5, default=True):
             try:
-                value = compute()
+                value = json.loads(to_json(compute()))  # what every later hit returns, from L1 or L2
                 self._l2("set", key, value, timeout=ttl)
                 return value
             finally:
@@ -117,7 +148,7 @@ class LayeredCache:
             value = self._l2("get", key, _MISSING, default=_MISSING)
             if value is not _MISSING:
                 return value
-        return compute()
+        return json.loads(to_json(compute()))
 
     def _key_lock(self, key: str) -> threading.Lock:
         with self._locks_guard:

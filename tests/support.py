@@ -16,8 +16,23 @@ import requests
 
 BASE_URL = os.environ.get("BASE_URL", f"http://127.0.0.1:{os.environ.get('HTTP_PORT', '8080')}")
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_EMAIL = os.environ.get("ADMIN_EMAIL", "admin@example.com")
-ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "admin-Passw0rd!")
+
+
+def dotenv() -> dict[str, str]:
+    """The stack's .env (where `make env` wrote the secrets), as compose reads it: NAME=value lines."""
+    path = ROOT / ".env"
+    lines = path.read_text().splitlines() if path.exists() else []
+    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+def setting(name: str, default: str) -> str:
+    """A value of the stack's configuration: the environment, else .env, else compose's default."""
+    return os.environ.get(name) or dotenv().get(name) or default
+
+
+ADMIN_EMAIL = setting("ADMIN_EMAIL", "admin@example.com")
+ADMIN_PASSWORD = setting("ADMIN_PASSWORD", "admin-Passw0rd!")
 PASSWORD = "correct-horse-battery-9"
 SHARD_BITS_OFFSET = 12  # see shared/db/ids.py
 LOGICAL_SHARDS = 16

@@ -2,15 +2,21 @@
 # Writes pgbouncer.ini from the environment and runs PgBouncer.
 # PGBOUNCER_SERVERS="db0=user-db-0 db0_replica=user-db-0-replica ..." becomes one pool per shard server,
 # each reaching database $DB_NAME on that server. Django connects to the pool names (db0, db0_replica, ...).
+# Each server also gets a small maintenance pool, `<name>_maint`, whose server connections have no
+# statement timeout (the application role's is DB_STATEMENT_TIMEOUT): `migrate_shards`, `move_shard` and
+# `shard_report` use those (shared/db/databases.py). QUERY_TIMEOUT (seconds) cuts off any query still
+# running, in every pool: the backstop for a server that cannot enforce its own timeout.
 set -o errexit -o pipefail -o nounset
 : "${PGBOUNCER_SERVERS:?}" "${DB_NAME:?}" "${APP_USER:=app}" "${APP_PASSWORD:?}"
-: "${POOL_SIZE:=10}" "${MAX_CLIENT_CONN:=400}"
+: "${POOL_SIZE:=10}" "${MAX_CLIENT_CONN:=400}" "${QUERY_TIMEOUT:=10}" "${MAINTENANCE_POOL_SIZE:=2}"
 
 conf=/etc/pgbouncer/pgbouncer.ini
 {
   echo "[databases]"
   for entry in $PGBOUNCER_SERVERS; do
     echo "${entry%%=*} = host=${entry#*=} port=5432 dbname=$DB_NAME"
+    echo "${entry%%=*}_maint = host=${entry#*=} port=5432 dbname=$DB_NAME pool_size=$MAINTENANCE_POOL_SIZE" \
+      "connect_query='SET statement_timeout = 0'"
   done
   cat <<INI
 [pgbouncer]
@@ -31,12 +37,14 @@ server_reset_query =
 server_check_delay = 10
 server_login_retry = 2
 query_wait_timeout = 15
+query_timeout = $QUERY_TIMEOUT
 ignore_startup_parameters = extra_float_digits,options,application_name
 log_connections = 0
 log_disconnections = 0
 INI
 } >"$conf"
-printf '"%s" "%s"\n' "$APP_USER" "$APP_PASSWORD" >/etc/pgbouncer/userlist.txt
+# a " inside a name or password is written "" in the userlist
+printf '"%s" "%s"\n' "${APP_USER//\"/\"\"}" "${APP_PASSWORD//\"/\"\"}" >/etc/pgbouncer/userlist.txt
 chown -R postgres:postgres /etc/pgbouncer
 mkdir -p /var/run/postgresql && chown postgres /var/run/postgresql
 exec runuser -u postgres -- pgbouncer "$conf"

@@ -2,12 +2,31 @@
 # Starts a shard server. PG_ROLE=primary initialises a cluster with the application database, the
 # application role and a replication role; PG_ROLE=replica clones its primary with pg_basebackup
 # (physical streaming replication through its own replication slot) and runs as a hot standby.
+# At every start (new or existing data) a primary sets the passwords of its roles to the current
+# POSTGRES_PASSWORD, APP_PASSWORD and REPLICATION_PASSWORD and the application role's statement
+# timeout (APP_STATEMENT_TIMEOUT), and a replica connects to its primary with the current
+# REPLICATION_PASSWORD: changing them in .env works on existing volumes. It refuses the well-known
+# default passwords unless ALLOW_INSECURE_DEFAULTS=1.
 set -o errexit -o pipefail -o nounset
 
 : "${PG_ROLE:=primary}" "${POSTGRES_DB:?}" "${POSTGRES_PASSWORD:?}" "${APP_USER:=app}" "${APP_PASSWORD:?}"
-: "${REPLICATION_USER:=replicator}" "${REPLICATION_PASSWORD:?}"
+: "${REPLICATION_USER:=replicator}" "${REPLICATION_PASSWORD:?}" "${APP_STATEMENT_TIMEOUT:=5s}"
+: "${ALLOW_INSECURE_DEFAULTS:=0}"
 
 as_pg() { runuser -u postgres -- "$@"; }
+
+refuse_well_known_passwords() {
+  local known=()
+  [ "$POSTGRES_PASSWORD" = postgres ] && known+=(POSTGRES_PASSWORD)
+  [ "$APP_PASSWORD" = app ] && known+=("APP_PASSWORD (DB_PASSWORD)")
+  [ "$REPLICATION_PASSWORD" = replicator ] && known+=(REPLICATION_PASSWORD)
+  if [ "${#known[@]}" -gt 0 ] && [ "$ALLOW_INSECURE_DEFAULTS" != 1 ]; then
+    echo "refusing to start with well-known passwords: ${known[*]}." >&2
+    echo "Run \`make env\` (random secrets into .env), or set ALLOW_INSECURE_DEFAULTS=1 on a development machine." >&2
+    exit 1
+  fi
+}
+refuse_well_known_passwords
 
 mkdir -p "$PGDATA" /run/postgresql
 chown -R postgres:postgres "$PGDATA" /run/postgresql
@@ -26,11 +45,28 @@ init_primary() {
 host replication $REPLICATION_USER all scram-sha-256
 host all all all scram-sha-256
 HBA
+}
+
+# The roles and the database (made when missing), the current passwords and the application role's
+# statement timeout, with the server up on its Unix socket only. Values go in as psql variables
+# (quoted by psql). The role's setting reaches the replicas by replication.
+configure_primary() {
   as_pg pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
-  as_pg psql -v ON_ERROR_STOP=1 -q -U postgres -d postgres <<SQL
-CREATE ROLE "$APP_USER" LOGIN PASSWORD '$APP_PASSWORD';
-CREATE ROLE "$REPLICATION_USER" REPLICATION LOGIN PASSWORD '$REPLICATION_PASSWORD';
-CREATE DATABASE "$POSTGRES_DB" OWNER "$APP_USER";
+  as_pg psql -v ON_ERROR_STOP=1 -q -U postgres -d postgres \
+    -v app_user="$APP_USER" -v app_password="$APP_PASSWORD" \
+    -v replication_user="$REPLICATION_USER" -v replication_password="$REPLICATION_PASSWORD" \
+    -v postgres_password="$POSTGRES_PASSWORD" -v db="$POSTGRES_DB" -v statement_timeout="$APP_STATEMENT_TIMEOUT" \
+    <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'app_user')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \gexec
+SELECT format('CREATE ROLE %I REPLICATION LOGIN', :'replication_user')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'replication_user') \gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'app_user')
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
+ALTER ROLE postgres PASSWORD :'postgres_password';
+ALTER ROLE :"app_user" PASSWORD :'app_password';
+ALTER ROLE :"app_user" SET statement_timeout = :'statement_timeout';
+ALTER ROLE :"replication_user" PASSWORD :'replication_password';
 SQL
   as_pg pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 }
@@ -53,8 +89,24 @@ init_replica() {
   unset PGPASSWORD
 }
 
+# A replica reaches its primary with the current replication password (pg_basebackup -R wrote the
+# one of its first start): primary_conninfo is written again at every start.
+configure_replica() {
+  local conf="$PGDATA/postgresql.auto.conf" password conninfo
+  password=${REPLICATION_PASSWORD//\\/\\\\}   # a libpq value in single quotes: \ and ' escaped
+  password=${password//\'/\\\'}
+  conninfo="user=$REPLICATION_USER password='$password' host=$PRIMARY_HOST port=5432"
+  conninfo=${conninfo//\\/\\\\}   # the whole is a string in the configuration file:
+  conninfo=${conninfo//\'/\'\'}   # \ doubled, ' written ''
+  grep -v '^primary_conninfo' "$conf" >"$conf.new" || true
+  printf "primary_conninfo = '%s'\n" "$conninfo" >>"$conf.new"
+  chown postgres:postgres "$conf.new" && chmod 600 "$conf.new"
+  mv "$conf.new" "$conf"
+}
+
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ "$PG_ROLE" = primary ]; then init_primary; else init_replica; fi
 fi
+if [ "$PG_ROLE" = primary ]; then configure_primary; else configure_replica; fi
 
 exec runuser -u postgres -- postgres -D "$PGDATA"

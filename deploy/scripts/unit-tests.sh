@@ -11,5 +11,8 @@ case "$target" in
   shared) service=product; pytest_args=(--ds shared.tests.settings --rootdir /app/shared /app/shared/tests) ;;
   *) service="$target"; pytest_args=(--ds config.settings.test) ;;
 esac
-docker compose --profile test run --rm --no-deps -T -e POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-postgres}" \
+# test-db's superuser password as compose gives it to test-db (environment, else .env, else the default)
+password=$(docker compose --profile test config --format json test-db | python3 -c \
+  'import json, sys; print(json.load(sys.stdin)["services"]["test-db"]["environment"]["POSTGRES_PASSWORD"])')
+docker compose --profile test run --rm --no-deps -T -e POSTGRES_PASSWORD="$password" \
   "$service" python -m pytest -q -p no:cacheprovider "${pytest_args[@]}"

@@ -10,6 +10,13 @@ server connections serve every gunicorn worker and Celery process. Django is con
   which a transaction pooler cannot keep on one server connection;
 - no prepared statements (psycopg `prepare_threshold=None`), for the same reason.
 
+The application role has a statement timeout (`DB_STATEMENT_TIMEOUT`, set on the role by the shard
+servers' entrypoint). Maintenance that may run longer (`migrate_shards`, `move_shard`, `shard_report`)
+calls `use_maintenance_pools()` first: each primary's alias then reaches PgBouncer's `<pool>_maint`,
+whose server connections have no statement timeout (a session-level SET through a transaction pooler
+would leak to other clients; those pools serve maintenance only). PgBouncer's own `query_timeout` still
+bounds every single statement.
+
 Also here, read from the environment by `shared/settings/sharded.py`: `SHARD_TOPOLOGY` (the shard
 servers and their replicas) and `SHARD_MAP` (the configured shard map).
 """
@@ -18,8 +25,14 @@ from __future__ import annotations
 
 import json
 
+from django.db import connections
+
 from shared.db.shardmap import ShardMap, ShardServer
 from shared.settings.environ import env, env_int
+
+# DATABASES key of a primary's alias: the name of its PgBouncer pool without a statement timeout
+MAINTENANCE_NAME = "MAINTENANCE_NAME"
+MAINTENANCE_SUFFIX = "_maint"  # deploy/pgbouncer/entrypoint.sh
 
 
 def topology_from_env() -> dict[str, ShardServer]:
@@ -59,9 +72,29 @@ def databases_from_env() -> dict[str, dict]:
         databases[server.primary] = {
             **common,
             "NAME": server.primary,
+            MAINTENANCE_NAME: server.primary + MAINTENANCE_SUFFIX,
             "TEST": {"NAME": f"test_{service}_{server.primary}", "DEPENDENCIES": []},
         }
         for replica in server.replicas:
             databases[replica] = {**common, "NAME": replica, "TEST": {"MIRROR": server.primary}}
     first = next(iter(topology.values())).primary
     return {"default": {**databases[first], "TEST": {"MIRROR": first}}, **databases}
+
+
+def use_maintenance_pools() -> list[str]:
+    """Send every later query of this process on a primary (and `default`) through its maintenance pool.
+
+    For management commands that may run statements longer than the application role's timeout;
+    returns the aliases changed. Aliases without a maintenance pool (replicas, the unit tests' test-db)
+    are left as they are. Open connections are closed so that the next query opens one to the new pool.
+    """
+    changed = []
+    for alias, database in connections.settings.items():
+        name = database.get(MAINTENANCE_NAME)
+        if not name or database["NAME"] == name:
+            continue
+        connections[alias].close()
+        database["NAME"] = name  # the dict every connection object of this alias reads, in every thread
+        connections[alias].settings_dict["NAME"] = name
+        changed.append(alias)
+    return changed

@@ -14,7 +14,11 @@ class OutboxEvent(models.Model):
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["created_at"], name="outbox_unsent", condition=models.Q(sent_at=None))]
+        indexes = [
+            models.Index(fields=["created_at"], name="outbox_unsent", condition=models.Q(sent_at=None)),
+            # pruning (shared/events/pruning.py) finds sent rows by age
+            models.Index(fields=["sent_at"], name="outbox_sent", condition=models.Q(sent_at__isnull=False)),
+        ]
 
 
 class InboxEvent(models.Model):
@@ -28,6 +32,7 @@ class InboxEvent(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        indexes = [models.Index(fields=["created_at"], name="inbox_created")]  # pruning by age
 
 
 class DeadLetter(models.Model):

@@ -1,11 +1,11 @@
-"""The Celery tasks every service's worker runs: handling one event and sweeping the outbox."""
+"""The Celery tasks every service's worker runs: handling one event, sweeping the outbox, pruning."""
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
 
-from shared.events import consumers, outbox
+from shared.events import consumers, outbox, pruning
 from shared.events.envelope import InvalidEnvelope
 from shared.request_id import bind_request_id
 
@@ -42,3 +42,9 @@ def sweep_outbox():
     sent = outbox.sweep()
     if sent:
         logger.info("outbox sweep sent %s events", sent)
+
+
+@shared_task(name="events.prune", ignore_result=True, expires=300)
+def prune_events():
+    """Delete old sent outbox rows, old inbox rows and old replayed dead letters, in batches."""
+    pruning.prune()

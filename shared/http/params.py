@@ -1,10 +1,13 @@
-"""Parameters common to every service: IDs in URL paths (a 404 when they cannot be ours) and lists of
-IDs in query strings (a serializer field for an API's `FilterSerializer`, a 400 when malformed)."""
+"""Parameters common to every service: IDs in URL paths (a 404 when they cannot be ours), and lists of
+IDs and list cursors in query strings (serializer fields for an API's `FilterSerializer`, a 400 when
+malformed)."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
+from shared.db.keyset import InvalidCursor, Keyset
 from shared.errors import NotFound
 from shared.http import fields
 
@@ -40,3 +43,30 @@ class IdListField(fields.CharField):
         if not 1 <= len(values) <= self.max_ids or not all(_is_id(v) for v in values):
             raise serializers.ValidationError(f"Up to {self.max_ids} comma-separated IDs.")
         return [int(value) for value in values]
+
+
+class CursorField(fields.CharField):
+    """The `next` cursor of a list's previous page (`?cursor=`), as the position it holds (`keyset.Cursor`).
+
+    Documented in OpenAPI as a string; a cursor that `keyset` did not give out for this list is a 400.
+    A blank cursor is no cursor (the first page).
+    """
+
+    default_error_messages = {"invalid_cursor": "Not a cursor of this list; start again from the first page."}
+
+    def __init__(self, *, keyset: Keyset, **kwargs):
+        self.keyset = keyset
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("max_length", 1000)
+        kwargs.setdefault("help_text", "The `next` cursor of the previous page; none for the first page.")
+        super().__init__(**kwargs)
+
+    def run_validation(self, data=empty):
+        token = super().run_validation(data)  # text of a bounded length, without control characters
+        if not token:
+            return token
+        try:
+            return self.keyset.decode(token)
+        except InvalidCursor:
+            self.fail("invalid_cursor")

@@ -9,11 +9,16 @@ from datetime import timedelta
 from shared.auth.keys import read_key
 from shared.log import logging_config
 from shared.settings.environ import env, env_bool, env_float, env_int, env_list
+from shared.settings.secrets import refuse_insecure_defaults
 
 # ------------------------------------------------------------------------------------------------
 # General  https://docs.djangoproject.com/en/5.2/ref/settings/#core-settings
 # ------------------------------------------------------------------------------------------------
 SERVICE_NAME = env("SERVICE_NAME", "service")
+# the secrets (this key, DB_PASSWORD, ADMIN_PASSWORD) must not be the well-known defaults unless this
+# development flag says so (shared/settings/secrets.py); `make env` writes random ones into .env
+ALLOW_INSECURE_DEFAULTS = env_bool("ALLOW_INSECURE_DEFAULTS", False)
+refuse_insecure_defaults(allow=ALLOW_INSECURE_DEFAULTS)
 SECRET_KEY = env("DJANGO_SECRET_KEY", "dev-only-not-secret-change-me")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "*")
@@ -71,8 +76,13 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": env("CACHE_URL", "redis://redis-cache:6379/0"),
         "KEY_PREFIX": SERVICE_NAME,
+        "VERSION": 2,  # values are JSON since version 2 (1 was pickle): old entries are never read
         "TIMEOUT": env_int("CACHE_TIMEOUT", 300),
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        "OPTIONS": {
+            "socket_connect_timeout": 0.5,
+            "socket_timeout": 0.5,
+            "serializer": "shared.cache.JSONSerializer",  # never pickle (Django's default)
+        },
     }
 }
 # (path regex, {max_age, stale_while_revalidate, edge_seconds}) of anonymous GETs anyone may cache;
@@ -157,10 +167,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_IGNORE_RESULT = True
+# every task has a time limit, below the visibility timeout: at the soft one the task gets
+# SoftTimeLimitExceeded (an event handler retries it like any failure, then dead-letters it); at the hard
+# one the worker process running it is killed and replaced
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 20)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30)
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "events.sweep_outbox", "schedule": env_float("OUTBOX_SWEEP_SECONDS", 5.0)},
+    "prune-events": {"task": "events.prune", "schedule": env_float("EVENT_PRUNE_SECONDS", 600.0)},
 }
 EVENT_MAX_RETRIES = env_int("EVENT_MAX_RETRIES", 4)
 EVENT_RETRY_BASE_SECONDS = env_float("EVENT_RETRY_BASE_SECONDS", 1.0)
+# what `events.prune` deletes (shared/events/pruning.py), in batches: outbox rows sent this long ago,
+# inbox rows written this long ago (far longer than any redelivery: the visibility timeout, the retries,
+# a dead letter replayed a day later), dead letters replayed this long ago (never one not replayed yet)
+OUTBOX_RETENTION_DAYS = env_float("OUTBOX_RETENTION_DAYS", 7)
+INBOX_RETENTION_DAYS = env_float("INBOX_RETENTION_DAYS", 30)
+DEAD_LETTER_RETENTION_DAYS = env_float("DEAD_LETTER_RETENTION_DAYS", 30)
+EVENT_PRUNE_BATCH = env_int("EVENT_PRUNE_BATCH", 1000)
 
 LOGGING = logging_config(env("LOG_LEVEL", "INFO"))

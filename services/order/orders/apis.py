@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from orders import selectors, services
 from shared.http import fields
-from shared.http.params import MAX_ID, object_id
+from shared.http.params import MAX_ID, CursorField, object_id
 
 
 class OrderItemOutputSerializer(serializers.Serializer):
@@ -37,6 +37,8 @@ class OrderOutputSerializer(serializers.Serializer):
 
 
 class OrderListOutputSerializer(serializers.Serializer):
+    page_size = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True, help_text="Give it as `cursor` for the next page; null at the end.")
     results = OrderOutputSerializer(many=True)
 
 
@@ -61,10 +63,32 @@ class OrderListApi(APIView):
                 raise serializers.ValidationError("Each product may appear once; use its quantity.")
             return items
 
-    @extend_schema(operation_id="orders_list", responses={200: OrderListOutputSerializer}, tags=["orders"])
+    class FilterSerializer(serializers.Serializer):
+        cursor = CursorField(keyset=selectors.ORDER_LIST)
+        page_size = fields.IntegerField(min_value=1, max_value=100, default=50)
+
+    @extend_schema(
+        operation_id="orders_list",
+        parameters=[FilterSerializer],
+        responses={200: OrderListOutputSerializer},
+        tags=["orders"],
+        description="Your orders, newest first, one page at a time: follow `next` with `?cursor=`.",
+    )
     def get(self, request):
-        orders = selectors.order_list(user_id=_user_id(request))
-        return Response({"results": OrderOutputSerializer(orders, many=True).data})
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        cursor = filters.validated_data.get("cursor") or None
+        page_size = filters.validated_data["page_size"]
+        page = selectors.order_list(
+            user_id=_user_id(request), after=cursor.after if cursor else None, page_size=page_size
+        )
+        return Response(
+            {
+                "page_size": page_size,
+                "next": selectors.ORDER_LIST.cursor("-created", page.items[-1]) if page.has_next else None,
+                "results": OrderOutputSerializer(page.items, many=True).data,
+            }
+        )
 
     @extend_schema(
         request=InputSerializer,

@@ -22,7 +22,11 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["user_id", "-id"])]
+        indexes = [
+            models.Index(fields=["user_id", "-id"]),
+            # the pending-order timeout (services.order_expire_pending) finds old pending orders
+            models.Index(fields=["created_at"], name="order_pending", condition=models.Q(status="pending")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["user_id", "idempotency_key"], name="order_idempotency_key_per_user"),
         ]

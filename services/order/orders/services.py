@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -14,6 +16,7 @@ from orders import clients
 from orders.models import Order, OrderItem, OrderStatusChange
 from shared.db import shards
 from shared.db.ids import shard_of
+from shared.db.scatter import on_shards
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.events.envelope import derived_event_id
 from shared.events.inbox import inbox
@@ -162,12 +165,51 @@ def _stock_outcome_apply(envelope: dict, *, reserved: bool) -> None:
                 confirmed = {"order_id": str(order.id), "user_id": str(order.user_id), "total": str(order.total)}
                 event_id = derived_event_id(envelope["id"], "order.confirmed")
                 publish("order.confirmed", confirmed, using=alias, event_id=event_id)
-        elif reserved and order.status == Order.Status.CANCELLED:
-            # cancelled while the reservation was under way: give the stock back
+        elif reserved and order.status in (Order.Status.CANCELLED, Order.Status.REJECTED):
+            # cancelled, or rejected as timed out (order_expire_pending), while the reservation was
+            # under way: give the stock back (product answers an order once, so a reservation for a
+            # rejected order can only come after its timeout)
             released = {"order_id": str(order.id), "items": order_items_payload(order)}
             publish(
                 "order.cancelled", released, using=alias, event_id=derived_event_id(envelope["id"], "order.cancelled")
             )
+
+
+TIMED_OUT = "timed out"
+
+
+def order_expire_pending(*, older_than_seconds: float | None = None, batch: int = 100) -> int:
+    """Reject every order still pending after ORDER_PENDING_TIMEOUT_SECONDS, with the reason "timed out".
+
+    No order stays pending forever (a lost reservation outcome, a shard move): each becomes rejected
+    through the same transition as product's answer. Should product reserve its stock later, that
+    `stock.reserved` finds the order rejected and gives the stock back (`_stock_outcome_apply`).
+    Runs on every shard primary in batches (rows locked by a handler are left for the next run), on
+    the logical shards the map gives it that are not moving (a moving shard's orders wait for the
+    move to end, like every other write to it); returns how many orders it rejected.
+    """
+    seconds = settings.ORDER_PENDING_TIMEOUT_SECONDS if older_than_seconds is None else older_than_seconds
+    cutoff = timezone.now() - timedelta(seconds=seconds)
+    expired = 0
+    for alias in shards.primaries():
+        while True:
+            current = shards.shard_map()
+            writable = [shard for shard in current.shards_on(alias) if shard not in current.moving]
+            if not writable:
+                break
+            pending = Order.objects.using(alias).filter(status=Order.Status.PENDING, created_at__lt=cutoff)
+            with transaction.atomic(using=alias):
+                orders = list(
+                    on_shards(pending, "id", writable)
+                    .select_for_update(skip_locked=True)
+                    .order_by("created_at")[:batch]
+                )
+                for order in orders:
+                    _transition(order, alias=alias, status=Order.Status.REJECTED, reason=TIMED_OUT)
+            expired += len(orders)
+            if len(orders) < batch:
+                break
+    return expired
 
 
 def order_confirm(*, envelope: dict) -> None:

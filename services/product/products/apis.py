@@ -11,14 +11,20 @@ from products.serializers import ProductOutputSerializer
 from products.services import catalog
 from shared.auth.permissions import IsStaffOrReadOnly
 from shared.http import fields
-from shared.http.params import IdListField, object_id
+from shared.http.params import CursorField, IdListField, object_id
 
 
 class ProductPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    page = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="Active products the filters match (see `count_is_estimate`).")
+    count_is_estimate = serializers.BooleanField(
+        help_text="True when `count` is the database planner's estimate (a large result), false when counted."
+    )
+    page = serializers.IntegerField(
+        allow_null=True, help_text="This page's number: for the first page and pages asked for by `page`."
+    )
     page_size = serializers.IntegerField()
-    next_page = serializers.IntegerField(allow_null=True)
+    next_page = serializers.IntegerField(allow_null=True, help_text="The next page's number (the slow way).")
+    next = serializers.CharField(allow_null=True, help_text="Give it as `cursor` for the next page; null at the end.")
     results = ProductOutputSerializer(many=True)
 
 
@@ -47,30 +53,57 @@ class ProductListApi(APIView):
     class FilterSerializer(serializers.Serializer):
         category = fields.CharField(default="", allow_blank=True, help_text="A category slug.")
         search = fields.CharField(
-            default="", allow_blank=True, help_text="Part of the name, or the exact SKU (the first 100 characters)."
+            default="",
+            allow_blank=True,
+            help_text="Part of the name (3 characters or more), or the exact SKU (the first 100 characters count).",
         )
         ordering = serializers.ChoiceField(
-            choices=list(selectors.ORDERINGS), default="-created", help_text="A leading `-` sorts descending."
+            choices=list(selectors.ORDERINGS),
+            default="-created",
+            help_text="A leading `-` sorts descending. With a cursor: the cursor's ordering (or leave it out).",
         )
-        page = fields.IntegerField(min_value=1, max_value=200, default=1)
+        cursor = CursorField(keyset=selectors.CATALOG)
+        page = fields.IntegerField(
+            min_value=1,
+            max_value=selectors.PAGE_NUMBER_MAX,
+            required=False,
+            help_text="A page number: the slow way, up to 200 (follow `next` with `cursor` instead).",
+        )
         page_size = fields.IntegerField(min_value=1, max_value=100, default=20)
+
+        def validate(self, attrs):
+            cursor = attrs.get("cursor")
+            if cursor:
+                if "page" in attrs:
+                    raise serializers.ValidationError({"cursor": ["Give a cursor or a page number, not both."]})
+                if self.initial_data.get("ordering") and attrs["ordering"] != cursor.ordering:
+                    raise serializers.ValidationError({"ordering": ["The cursor belongs to another ordering."]})
+                attrs["ordering"] = cursor.ordering
+            return attrs
 
     @extend_schema(
         operation_id="products_list",
         parameters=[FilterSerializer],
         responses={200: ProductPageSerializer},
         tags=["products"],
+        description=(
+            "The active catalog, one page at a time. Follow `next` with `?cursor=` (and the same filters): "
+            "each page costs the same however deep it is. `page` numbers are the bounded slow way. "
+            "`count` is exact for small results and the planner's estimate for large ones (`count_is_estimate`)."
+        ),
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         query = filters.validated_data
+        cursor = query.get("cursor") or None
         return Response(
             caching.product_page_data(
                 category=query["category"] or None,
                 search=query["search"][:100] or None,
                 ordering=query["ordering"],
-                page=query["page"],
+                after=cursor.after if cursor else None,
+                page=query.get("page"),
                 page_size=query["page_size"],
             )
         )

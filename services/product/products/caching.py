@@ -7,6 +7,8 @@ Selectors only query; this module serializes what they return into the cached re
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 
 import requests
@@ -39,21 +41,58 @@ def product_detail_data(*, product_id: int) -> dict:
     return data
 
 
-def product_page_data(**query) -> dict:
-    """One page of the catalog as the API returns it; cached under the catalog's current generation."""
-    key = "catalog:{}:{}".format(layered.generation("catalog"), ":".join(f"{k}={v}" for k, v in sorted(query.items())))
+def _catalog_key(prefix: str, **query) -> str:
+    # a digest of the query: search terms and cursor positions hold any text, of any length
+    digest = hashlib.blake2b(json.dumps(query, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+    return f"{prefix}:{layered.generation('catalog')}:{digest}"
+
+
+def product_count_data(*, category: str | None, search: str | None) -> dict:
+    """How many active products match the filters, and whether that is an estimate; cached like the pages.
+
+    Every page of one walk through the catalog asks for the same count: it is computed once a generation.
+    """
 
     def compute() -> dict:
-        page = selectors.product_list(**query)
+        count = selectors.product_count(category=category, search=search)
+        return {"count": count.value, "count_is_estimate": count.is_estimate}
+
+    return layered.get_or_compute(
+        _catalog_key("catalog-count", category=category, search=search), compute, ttl=PAGE_TTL
+    )
+
+
+def product_page_data(
+    *,
+    category: str | None,
+    search: str | None,
+    ordering: str,
+    after: tuple | None = None,
+    page: int | None = None,
+    page_size: int,
+) -> dict:
+    """One page of the catalog as the API returns it; cached under the catalog's current generation.
+
+    `next` is the cursor of the page that follows (None on the last page). A page asked for by number,
+    or the first page, also says its number and the next one's (`page`, `next_page`); a page reached
+    by cursor has no number.
+    """
+    query = {"category": category, "search": search, "ordering": ordering, "after": after, "page": page}
+
+    def compute() -> dict:
+        result = selectors.product_list(**query, page_size=page_size)
+        number = page if page is not None else (1 if after is None else None)
+        has_next_number = result.has_next and number is not None and number < selectors.PAGE_NUMBER_MAX
         return {
-            "count": page.count,
-            "page": page.page,
-            "page_size": page.page_size,
-            "next_page": page.page + 1 if page.has_next else None,
-            "results": [dict(row) for row in ProductOutputSerializer(page.items, many=True).data],
+            **product_count_data(category=category, search=search),
+            "page": number,
+            "page_size": page_size,
+            "next_page": number + 1 if has_next_number else None,
+            "next": selectors.CATALOG.cursor(ordering, result.items[-1]) if result.has_next else None,
+            "results": [dict(row) for row in ProductOutputSerializer(result.items, many=True).data],
         }
 
-    return layered.get_or_compute(key, compute, ttl=PAGE_TTL)
+    return layered.get_or_compute(_catalog_key("catalog", **query, page_size=page_size), compute, ttl=PAGE_TTL)
 
 
 def most_viewed_product_ids(*, limit: int) -> list[int]:

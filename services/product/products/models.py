@@ -1,4 +1,8 @@
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models.functions import Upper
+
+ACTIVE = models.Q(is_active=True)
 
 
 class Category(models.Model):
@@ -33,7 +37,20 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["category", "-id"]), models.Index(fields=["price", "id"])]
+        # One index per ordering and filter of the catalog (products.selectors), on active rows only, as the
+        # catalog lists them; B-trees are read backwards for the descending orderings. "-created" (the
+        # key alone) uses the primary key. Search: UPPER(name) LIKE UPPER('%term%') is how Django writes
+        # `name__icontains` (a trigram index answers it for terms of 3+ characters), and UPPER(sku) = ...
+        # is `sku__iexact`.
+        indexes = [
+            models.Index(fields=["price", "id"], condition=ACTIVE, name="product_active_price_idx"),
+            models.Index(fields=["name", "id"], condition=ACTIVE, name="product_active_name_idx"),
+            models.Index(fields=["category", "id"], condition=ACTIVE, name="product_active_category_idx"),
+            models.Index(fields=["category", "price", "id"], condition=ACTIVE, name="product_active_cat_price_idx"),
+            models.Index(fields=["category", "name", "id"], condition=ACTIVE, name="product_active_cat_name_idx"),
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="product_name_trgm_idx"),
+            models.Index(Upper("sku"), name="product_sku_upper_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(stock__gte=0), name="product_stock_not_negative"),
             models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_not_negative"),

@@ -1,19 +1,24 @@
 """Reads of the product service: one product from its shard, the catalog by scatter-gather.
 
 Selectors return models and pages of models; the cached public representations are built from them in
-`products.caching`.
+`products.caching`. Every query here has an index that answers it (`Product.Meta.indexes`), and
+`products/tests/test_query_plans.py` checks with EXPLAIN that none reads the product table sequentially.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from django.db.models import Q, QuerySet
 
 from products.models import Product
 from shared.db import replicas
-from shared.db.scatter import Page, group_ids_by_server, scatter_gather
+from shared.db.counts import Count
+from shared.db.keyset import Keyset, Page
+from shared.db.scatter import group_ids_by_server, scatter_count, scatter_gather, scatter_keyset
 from shared.errors import NotFound
 
-# public ordering name -> ordering fields (one direction, ending in the key; see scatter_gather)
+# public ordering name -> ordering fields (one direction, ending in the key; see shared/db/keyset.py)
 ORDERINGS = {
     "-created": ("-id",),
     "created": ("id",),
@@ -22,6 +27,13 @@ ORDERINGS = {
     "name": ("name", "id"),
     "-name": ("-name", "-id"),
 }
+# the catalog's cursors: positions in one of ORDERINGS
+CATALOG = Keyset(name="products", model=Product, orderings=ORDERINGS)
+# pages asked for by number (`page`) go no deeper than this: each server reads page × page_size rows
+PAGE_NUMBER_MAX = 200
+# a search term matches names when it has at least this many characters (a trigram index finds them);
+# any term matches the SKU exactly
+NAME_SEARCH_MIN_LENGTH = 3
 
 
 def product_get(*, product_id: int, include_inactive: bool = False) -> Product:
@@ -32,25 +44,47 @@ def product_get(*, product_id: int, include_inactive: bool = False) -> Product:
     return product
 
 
+def _catalog(alias: str, *, category: str | None, search: str | None) -> QuerySet:
+    queryset = Product.objects.using(alias).select_related("category").filter(is_active=True)
+    if category:
+        queryset = queryset.filter(category_id=category)
+    if search:
+        # Django writes these as UPPER("sku"::text) = UPPER(%s) and UPPER("name"::text) LIKE UPPER(%s):
+        # the expressions of the indexes product_sku_upper_idx and product_name_trgm_idx
+        match = Q(sku__iexact=search)
+        if len(search) >= NAME_SEARCH_MIN_LENGTH:
+            match |= Q(name__icontains=search)
+        queryset = queryset.filter(match)
+    return queryset
+
+
 def product_list(
     *,
     category: str | None = None,
     search: str | None = None,
     ordering: str = "-created",
-    page: int = 1,
+    after: Sequence | None = None,
+    page: int | None = None,
     page_size: int = 20,
 ) -> Page:
-    """The active catalog, filtered, in a stable global order, one page at a time."""
+    """One page of the active catalog, filtered, in a stable global order.
+
+    The page after the position `after` (see `CATALOG`), or from the start; or, when `page` is given,
+    the page of that number (the bounded slow way: each server reads page × page_size rows).
+    """
 
     def query(alias: str) -> QuerySet:
-        queryset = Product.objects.using(alias).select_related("category").filter(is_active=True)
-        if category:
-            queryset = queryset.filter(category_id=category)
-        if search:
-            queryset = queryset.filter(Q(name__icontains=search) | Q(sku__iexact=search))
-        return queryset
+        return _catalog(alias, category=category, search=search)
 
-    return scatter_gather(query=query, order=ORDERINGS[ordering], page=page, page_size=page_size)
+    order = ORDERINGS[ordering]
+    if page is not None:
+        return scatter_gather(query=query, order=order, page=page, page_size=page_size)
+    return scatter_keyset(query=query, order=order, after=after, page_size=page_size)
+
+
+def product_count(*, category: str | None = None, search: str | None = None) -> Count:
+    """How many active products the filters match: exact when few, else the planner's estimate."""
+    return scatter_count(query=lambda alias: _catalog(alias, category=category, search=search))
 
 
 def products_by_ids(*, product_ids: list[int]) -> list[Product]:

@@ -1,8 +1,8 @@
 """The order service: orders on their owner's shard, priced over REST by the user and product services."""
 
-from shared.settings.environ import env
+from shared.settings.environ import env, env_float, env_int
 from shared.settings.sharded import *  # noqa: F403
-from shared.settings.sharded import INSTALLED_APPS
+from shared.settings.sharded import CELERY_BEAT_SCHEDULE, INSTALLED_APPS
 
 SERVICE_NAME = "order"
 INSTALLED_APPS = [*INSTALLED_APPS, "orders"]
@@ -13,4 +13,14 @@ SHARDED_MODELS = [("orders.Order", "id"), ("orders.OrderItem", "order_id"), ("or
 SERVICE_URLS = {
     "user": env("USER_SERVICE_URL", "http://user:8000"),
     "product": env("PRODUCT_SERVICE_URL", "http://product:8000"),
+}
+# an order still pending after this long (a lost reservation outcome, a shard move) is rejected as
+# "timed out" by the worker's beat every ORDER_PENDING_SWEEP_SECONDS (orders.services.order_expire_pending)
+ORDER_PENDING_TIMEOUT_SECONDS = env_int("ORDER_PENDING_TIMEOUT_SECONDS", 120)
+CELERY_BEAT_SCHEDULE = {
+    **CELERY_BEAT_SCHEDULE,
+    "expire-pending-orders": {
+        "task": "orders.expire_pending",
+        "schedule": env_float("ORDER_PENDING_SWEEP_SECONDS", 30.0),
+    },
 }

@@ -68,7 +68,7 @@ def test_reservation_arriving_after_a_cancel_gives_the_stock_back(order):
 
 def test_user_deleted_archives_their_orders(order):
     on_user_deleted(make_envelope("user.deleted", {"user_id": str(USER)}))
-    assert order_list(user_id=USER) == []
+    assert order_list(user_id=USER).items == []
     assert (
         Order.objects.using("db0").filter(id=order.id).exists()
         or Order.objects.using("db1").filter(id=order.id).exists()

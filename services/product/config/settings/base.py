@@ -4,7 +4,8 @@ from shared.settings.sharded import *  # noqa: F403
 from shared.settings.sharded import INSTALLED_APPS
 
 SERVICE_NAME = "product"
-INSTALLED_APPS = [*INSTALLED_APPS, "products"]
+# django.contrib.postgres: the catalog's trigram index (an operator class on an expression) and pg_trgm
+INSTALLED_APPS = [*INSTALLED_APPS, "django.contrib.postgres", "products"]
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "product service"}  # noqa: F405
 
 # The catalog is public: browsers may keep it briefly, the edge longer (it is purged on change).

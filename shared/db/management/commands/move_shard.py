@@ -1,7 +1,12 @@
-"""`manage.py move_shard --shard N --to SERVER`: move one logical shard to another shard server."""
+"""`manage.py move_shard --shard N --to SERVER`: move one logical shard to another shard server.
+
+Through PgBouncer's maintenance pools: copying, counting and deleting a shard's rows are not cut off by
+the application role's statement timeout (shared/db/databases.py).
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from shared.db.databases import use_maintenance_pools
 from shared.db.resharding import MoveError, move_shard
 
 
@@ -13,6 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="to_server", required=True, help="primary alias, e.g. db1")
 
     def handle(self, *args, shard: int, to_server: str, **options):
+        use_maintenance_pools()
         try:
             counts = move_shard(shard=shard, to_server=to_server, log=self.stdout.write)
         except MoveError as exc:

@@ -1,9 +1,13 @@
-"""`manage.py shard_report [--json]`: what each shard server holds and how far behind its replicas are."""
+"""`manage.py shard_report [--json]`: what each shard server holds and how far behind its replicas are.
+
+Its row counts go through PgBouncer's maintenance pools (no statement timeout; shared/db/databases.py).
+"""
 
 import json
 
 from django.core.management.base import BaseCommand
 
+from shared.db.databases import use_maintenance_pools
 from shared.db.resharding import shard_report
 
 
@@ -14,6 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **options):
+        use_maintenance_pools()
         report = shard_report()
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2))

@@ -1,0 +1,179 @@
+"""Every query the catalog's selectors run is answered through an index: EXPLAIN shows no sequential scan
+of the product table, for every ordering, filter and search the list offers, first and deep pages, pages
+by number, the counts, a product by ID and the lookup by IDs.
+
+The planner chooses freely (no `enable_seqscan = off`): the test loads a catalog large enough for an
+index to be worth it (30,000 products, 15,000 a server) and does what autovacuum does after a bulk
+load: ANALYZE, and moving the trigram index's pending list (GIN's fast update) into the index. What
+runs is what is explained: the selectors are called, every statement they send is captured and then
+EXPLAINed on the server it ran on. Search terms are either frequent (a tenth of the catalog: the
+planner's estimate then stands in for a count) or rare (a few products): the only terms whose matches
+get counted exactly, up to 1,000 a server, which on a catalog of millions are a small fraction of it.
+"""
+
+from __future__ import annotations
+
+import random
+from contextlib import ExitStack
+from decimal import Decimal
+
+import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+
+from products import selectors
+from products.models import Product
+from products.services.catalog import category_ensure, products_bulk_create
+from shared.db import keyset, shards
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+PRODUCTS = 30_000
+LARGE_TABLES = {"products_product"}
+CATEGORIES = ["books", "electronics", "garden", "kitchen", "music", "outdoors", "toys", "tools"]
+ADJECTIVES = ["Compact", "Classic", "Deluxe", "Eco", "Pro", "Smart", "Travel", "Vintage", "Rugged", "Silent"]
+NOUNS = ["Lamp", "Kettle", "Drill", "Novel", "Guitar", "Tent", "Robot", "Radio", "Chair", "Spade", "Atlas"]
+RARE_WORD = "Quixotic"  # in the names of 6 products
+SEARCHES = {
+    "frequent word": "compact",
+    "rare word": RARE_WORD.lower(),
+    "exact sku": "PLAN-012345",
+    "two characters": "pr",
+}
+FILTERS = [
+    {},
+    {"category": "kitchen"},
+    {"category": "small"},  # 20 products
+    *({"search": term} for term in SEARCHES.values()),
+    {"category": "tools", "search": "compact"},
+]
+
+
+@pytest.fixture
+def catalog() -> None:
+    for slug in [*CATEGORIES, "small"]:
+        category_ensure(slug=slug, name=slug.title())
+    rng = random.Random(16)
+    rows = []
+    for number in range(PRODUCTS):
+        words = [rng.choice(ADJECTIVES), rng.choice(NOUNS), RARE_WORD if number % 5000 == 7 else "", str(number)]
+        rows.append(
+            {
+                "sku": f"PLAN-{number:06d}",
+                "name": " ".join(word for word in words if word),
+                "category_id": "small" if number % 1500 == 1 else rng.choice(CATEGORIES),
+                "price": Decimal(rng.randint(100, 99999)) / 100,
+                "stock": 5,
+                "is_active": number % 20 != 3,
+            }
+        )
+    products_bulk_create(rows=rows)
+    for alias in shards.primaries():
+        with connections[alias].cursor() as cursor:
+            cursor.execute("ANALYZE products_product")
+            cursor.execute("ANALYZE products_category")
+            cursor.execute("SELECT gin_clean_pending_list('product_name_trgm_idx'::regclass)")
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'products_product'")
+            assert cursor.fetchone()[0] > PRODUCTS / 3  # the planner knows the table is large
+
+
+def _statements(call) -> list[tuple[str, str]]:
+    """(alias, SQL) of every statement `call()` sends to a shard server about products (not the shard map),
+    but the EXPLAINs of the counts."""
+    with ExitStack() as stack:
+        captured = {
+            alias: stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in shards.primaries()
+        }
+        call()
+    return [
+        (alias, query["sql"])
+        for alias, context in captured.items()
+        for query in context.captured_queries
+        if "products_product" in query["sql"] and not query["sql"].startswith("EXPLAIN")
+    ]
+
+
+def _sequential_scans(alias: str, sql: str) -> list[str]:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
+        plan = cursor.fetchone()[0]
+        nodes, found = [plan[0]["Plan"]], []
+        while nodes:
+            node = nodes.pop()
+            nodes += node.get("Plans", [])
+            if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in LARGE_TABLES:
+                cursor.execute("EXPLAIN " + sql)
+                found.append(f"{sql}\n" + "\n".join(row[0] for row in cursor.fetchall()))
+    return found
+
+
+def _middle_position(ordering: str, filters: dict) -> tuple | None:
+    """The sort values of a product halfway down the list (as a cursor would hold them after many pages)."""
+    alias = shards.primaries()[0]
+    matching = Product.objects.using(alias).filter(is_active=True)
+    if filters.get("category"):
+        matching = matching.filter(category_id=filters["category"])
+    if filters.get("search"):
+        matching = matching.filter(name__icontains=filters["search"])
+    order = selectors.ORDERINGS[ordering]
+    rows = list(matching.order_by(*order).values_list("id", flat=True))
+    if not rows:
+        return None
+    return keyset.position(Product.objects.using(alias).get(id=rows[len(rows) // 2]), order)
+
+
+def _list_reads() -> list:
+    """Every page read of the catalog list: each ordering with each filter, first, next, deep and numbered pages."""
+    reads = []
+    for ordering in selectors.ORDERINGS:
+        for filters in FILTERS:
+            query = {"ordering": ordering, **filters}
+            reads.append(lambda query=query: selectors.product_list(**query))
+            reads.append(lambda query=query: selectors.product_list(**query, page=5, page_size=20))
+            middle = _middle_position(ordering, filters)
+            if middle is not None:
+                reads.append(lambda query=query, middle=middle: selectors.product_list(**query, after=middle))
+    return reads
+
+
+def test_no_catalog_query_reads_the_product_table_sequentially(catalog):
+    # given: one product of each server, for the reads by ID
+    some = [Product.objects.using(alias).filter(is_active=True).first() for alias in shards.primaries()]
+    reads = [
+        *_list_reads(),
+        *(lambda filters=filters: selectors.product_count(**filters) for filters in FILTERS),
+        *(lambda product=product: selectors.product_get(product_id=product.id) for product in some),
+        lambda: selectors.products_by_ids(product_ids=[product.id for product in some]),
+    ]
+    # when
+    statements = [statement for read in reads for statement in _statements(read)]
+    # then: each statement had its index (and the reads did reach the product table)
+    assert len(statements) >= len(reads)
+    scans = [scan for alias, sql in statements for scan in _sequential_scans(alias, sql)]
+    assert scans == [], f"{len(scans)} of {len(statements)} statements scan the product table:\n\n" + "\n\n".join(
+        scans[:5]
+    )
+
+
+def test_a_search_of_three_characters_or_more_uses_the_trigram_index(catalog):
+    # when
+    statements = _statements(lambda: selectors.product_list(search=RARE_WORD.lower()))
+    # then
+    for alias, sql in statements:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("EXPLAIN " + sql)
+            assert "product_name_trgm_idx" in "\n".join(row[0] for row in cursor.fetchall())
+    assert len(selectors.product_list(search=RARE_WORD.lower(), page_size=100).items) == 6
+
+
+def test_a_deep_page_seeks_with_the_ordering_index(catalog):
+    # given: a position halfway down the catalog by price
+    middle = _middle_position("-price", {"category": "kitchen"})
+    # when
+    statements = _statements(lambda: selectors.product_list(category="kitchen", ordering="-price", after=middle))
+    # then: the row comparison is the index condition of a backward scan of (category, price, id)
+    for alias, sql in statements:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("EXPLAIN " + sql)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "Index Scan Backward using product_active_cat_price_idx" in plan, plan
+        assert "Index Cond: (((category_id)::text = 'kitchen'::text) AND (ROW(price, id) < ROW(" in plan, plan
