@@ -88,6 +88,7 @@ unit: env images ## unit tests of the gateway, each service and shared/, inside 
 	done
 
 integration: venv up ## cross-service tests through nginx on 127.0.0.1 (brings the stack up to date first)
+integration: export NGINX_TRUSTED_PROXIES ?= 172.16.0.0/12# test-only: each test user's own X-Forwarded-For (README)
 	@echo "--> integration tests (tests/) against http://127.0.0.1:$${HTTP_PORT:-8080}"
 	@$(PY) -m pytest tests
 

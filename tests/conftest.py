@@ -1,8 +1,10 @@
 """Cross-service tests: they use the platform only through nginx on 127.0.0.1, as a user would, and
 read the shard servers with psql (`docker compose exec`) only to check where data really landed.
 
-Each test user comes from its own client address (an `X-Forwarded-For` that nginx trusts from the
-Docker network, as it would from a CDN), so per-IP rate limits apply per test user, as per person.
+Each test user comes from its own client address (an `X-Forwarded-For`), so per-IP rate limits apply
+per test user, as per person. nginx believes that header only because `make integration` lists Docker's
+host-side networks in NGINX_TRUSTED_PROXIES for the run (a test-only trusted proxy, as a CDN would be);
+by default it trusts none, which test_client_address.py proves on a second nginx.
 Fixtures are here; the helpers the tests call are in support.py.
 """
 

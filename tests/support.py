@@ -45,7 +45,10 @@ def new_client_ip() -> str:
 
 
 class Client(requests.Session):
-    """A browser-like client of the public API: one client address, cookies kept, JSON by default."""
+    """A browser-like client of the public API: one client address, cookies kept, JSON by default.
+
+    The address is an X-Forwarded-For that nginx believes only with NGINX_TRUSTED_PROXIES set for the
+    test run (`make integration` does; see conftest.py)."""
 
     def __init__(self, ip: str | None = None):
         super().__init__()

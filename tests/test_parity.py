@@ -45,7 +45,10 @@ K8S_ONLY_WORKLOADS = {
     "prometheus-adapter": "serves the HPAs' custom and external metrics; compose has no HPA",
 }
 # deliberate differences, each with its reason
-K8S_ONLY_ENV = {"nginx": {"NGINX_TRUSTED_PROXIES"}}  # pod network, not Docker's 172.16.0.0/12
+K8S_ONLY_ENV: dict[str, set[str]] = {}
+# variables whose value differs on purpose: in Kubernetes the Ingress controller's pods are the proxy in
+# front of nginx; compose has no proxy in front and trusts none
+K8S_OWN_VALUE = {"nginx": {"NGINX_TRUSTED_PROXIES"}}
 K8S_ONLY_PORTS = {"nginx": {8081}}  # the purge port: compose reaches it without declaring it
 SECRET = object()  # an environment value that comes from a Secret: compared by name only
 LONG_RUNNING = {"always", "unless-stopped"}
@@ -398,7 +401,7 @@ def differences(services: dict[str, dict], docs: list[dict]) -> list[str]:
                 f"{name}: environment variable names: only in compose {sorted(names_c - names_k)}, "
                 f"only in Kubernetes {sorted(names_k - names_c)}"
             )
-        for var in sorted(names_c & names_k):
+        for var in sorted(names_c & names_k - K8S_OWN_VALUE.get(name, set())):
             value_k, value_c = actual["env"][var], expected["env"][var]
             if value_k is not SECRET and value_k is not None and value_c is not None and value_k != value_c:
                 found.append(f"{name}: environment {var}={value_c!r} in compose, {value_k!r} in Kubernetes")

@@ -22,6 +22,7 @@ from shared.db import shards
 from shared.errors import ApplicationError, Conflict, ValidationFailed
 from shared.events.inbox import inbox
 from shared.events.outbox import publish
+from users import throttle
 from users.models import RefreshTokenRecord, User
 from users.selectors import user_find_by_email
 
@@ -83,13 +84,19 @@ def _issue_tokens(user: User, alias: str) -> dict:
 
 
 def user_login(*, email: str, password: str) -> dict:
-    """A new access/refresh pair for valid credentials; the same 401 whether or not the e-mail exists."""
+    """A new access/refresh pair for valid credentials; the same 401 whether or not the e-mail exists,
+    and the same 429 once the e-mail has failed too often (users.throttle)."""
+    account = User.objects.normalize_email(email.strip()).lower()
+    throttle.check(account)
     user = user_find_by_email(email=email)
     if user is None:
         make_password(password)  # spend the same time as a real check: no hint that the e-mail is unknown
+        throttle.record_failure(account)
         raise InvalidCredentials("E-mail or password is wrong.")
     if not user.check_password(password):
+        throttle.record_failure(account)
         raise InvalidCredentials("E-mail or password is wrong.")
+    throttle.record_success(account)
     return _issue_tokens(user, user._state.db)
 
 

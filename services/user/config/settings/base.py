@@ -18,3 +18,6 @@ SHARDED_MODELS = [("users.User", "id"), ("users.RefreshTokenRecord", "user_id")]
 # a refresh token presented again this soon after its rotation gets a fresh pair instead of revoking
 # every token of the user (two refreshes that cross; see users.services.token_refresh)
 REFRESH_GRACE_SECONDS = env_int("REFRESH_GRACE_SECONDS", 5)
+# failed logins per account (normalised e-mail) before it answers 429 until the window ends (users.throttle)
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
