@@ -87,8 +87,10 @@ unit: env images ## unit tests of the gateway, each service and shared/, inside 
 		bash deploy/scripts/unit-tests.sh $$target; \
 	done
 
+# test-only trusted proxy: nginx honours each test user's own X-Forwarded-For (README, Security);
+# tests/test_client_address.py proves the default (no trusted proxy) ignores the header
+integration: export NGINX_TRUSTED_PROXIES ?= 172.16.0.0/12
 integration: venv up ## cross-service tests through nginx on 127.0.0.1 (brings the stack up to date first)
-integration: export NGINX_TRUSTED_PROXIES ?= 172.16.0.0/12# test-only: each test user's own X-Forwarded-For (README)
 	@echo "--> integration tests (tests/) against http://127.0.0.1:$${HTTP_PORT:-8080}"
 	@$(PY) -m pytest tests
 
