@@ -1,20 +1,23 @@
 """Cross-service tests: they use the platform only through nginx on 127.0.0.1, as a user would, and
 read the shard servers with psql (`docker compose exec`) only to check where data really landed.
 
-Each test user comes from its own client address (an `X-Forwarded-For`), so per-IP rate limits apply
-per test user, as per person. nginx believes that header only because `make integration` lists Docker's
-host-side networks in NGINX_TRUSTED_PROXIES for the run (a test-only trusted proxy, as a CDN would be);
-by default it trusts none, which test_client_address.py proves on a second nginx.
+No test sends an X-Forwarded-For (nginx trusts no proxy): every test client is counted on the address it
+connects from, and `make integration` sizes nginx's per-address limits for a whole suite on one address.
+The default limits and the default trust are tested on `default_edge`, a second nginx with compose's
+defaults (test_edge.py, test_client_address.py).
 Fixtures are here; the helpers the tests call are in support.py.
 """
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import uuid
 
 import pytest
+import requests
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, Client, User, login, register
+from support import ADMIN_EMAIL, ADMIN_PASSWORD, Client, User, compose, edge_defaults, login, register, wait_for
 
 
 @pytest.fixture
@@ -46,3 +49,30 @@ def products(admin) -> list[dict]:
         assert response.status_code == 201, response.text
         made.append(response.json())
     return made
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def default_edge():
+    """An extra nginx of this stack with compose's default limits and trust (no proxy): (base URL, name)."""
+    port, name = _free_port(), f"edge-defaults-{uuid.uuid4().hex[:8]}"
+    defaults = [part for key, value in edge_defaults().items() for part in ("-e", f"{key}={value}")]
+    compose("run", "-d", "--rm", "--no-deps", "--name", name, *defaults, "-p", f"127.0.0.1:{port}:80", "nginx")
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return requests.get(base + "/health/", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_for(healthy, timeout=60, interval=0.5)
+        yield base, name
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)

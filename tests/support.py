@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -40,19 +41,25 @@ _addresses = itertools.count(1)
 
 
 def new_client_ip() -> str:
+    """A fresh address to put in a spoofed X-Forwarded-For (test_client_address.py): nginx must ignore it."""
     n = next(_addresses) + os.getpid() % 200 * 256
     return f"198.18.{n // 256 % 256}.{n % 256}"
 
 
+def edge_defaults() -> dict[str, str]:
+    """nginx's limits and trusted proxies as compose sets them when nothing overrides them."""
+    edge = (ROOT / "deploy/compose/edge.yml").read_text()
+    return dict(re.findall(r"^\s+(NGINX_\w+): \$\{\w+:-([^}]*)\}", edge, re.M))
+
+
 class Client(requests.Session):
-    """A browser-like client of the public API: one client address, cookies kept, JSON by default.
+    """A browser-like client of the public API: cookies kept, JSON by default.
 
-    The address is an X-Forwarded-For that nginx believes only with NGINX_TRUSTED_PROXIES set for the
-    test run (`make integration` does; see conftest.py)."""
+    It sends no X-Forwarded-For: nginx counts every test client on the address it really connects from
+    (`make integration` sizes the per-address limits for a whole test suite on one address)."""
 
-    def __init__(self, ip: str | None = None):
+    def __init__(self):
         super().__init__()
-        self.headers["X-Forwarded-For"] = ip or new_client_ip()
 
     def request(self, method, url, *args, **kwargs):
         kwargs.setdefault("timeout", 30)

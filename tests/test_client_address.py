@@ -1,50 +1,18 @@
 """Who the client is: nginx believes X-Forwarded-For only from proxies in NGINX_TRUSTED_PROXIES, and
 by default from none, so a client cannot pick the address its rate limits are counted on.
 
-The rest of the suite runs against an nginx that `make integration` tells to trust Docker's host-side
-networks (a documented, test-only trusted proxy: the test client stands in for a CDN). This test starts a
-second nginx of the same stack with the default setting and proves that spoofing gets nowhere there.
+No test sends an X-Forwarded-For except this one: it spoofs the header on a second nginx of the same
+stack started with the compose defaults (`default_edge` in conftest.py) and proves that it gets nowhere.
 """
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import uuid
 
-import pytest
 import requests
 
-from support import ROOT, compose, new_client_ip, wait_for
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def default_edge():
-    """An extra nginx of this stack with NGINX_TRUSTED_PROXIES unset (the default): its base URL."""
-    port, name = _free_port(), f"edge-defaults-{uuid.uuid4().hex[:8]}"
-    compose(
-        "run", "-d", "--rm", "--no-deps", "--name", name, "-e", "NGINX_TRUSTED_PROXIES=",
-        "-p", f"127.0.0.1:{port}:80", "nginx",
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return requests.get(base + "/health/", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_for(healthy, timeout=60, interval=0.5)
-        yield base, name
-    finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+from support import ROOT, new_client_ip
 
 
 def test_compose_trusts_no_proxy_unless_told():

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from support import BASE_URL, Client, assert_error, new_client_ip
+from support import BASE_URL, Client, assert_error
 
 
 def raw_get(path: str) -> tuple[int, str, dict]:
@@ -18,7 +18,6 @@ def raw_get(path: str) -> tuple[int, str, dict]:
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     try:
         connection.putrequest("GET", path, skip_accept_encoding=True)
-        connection.putheader("X-Forwarded-For", new_client_ip())
         connection.endheaders()
         response = connection.getresponse()
         body = response.read().decode()
