@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import itertools
 import random
-from contextlib import ExitStack
 from decimal import Decimal
 
 import pytest
 from django.db import connections
-from django.test.utils import CaptureQueriesContext
 
 from orders import selectors
 from orders.models import Order, OrderItem, OrderStatusChange
-from shared.db import ids, keyset, shards
+from shared.db import ids, keyset, plans, shards
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 LARGE_TABLES = {"orders_order", "orders_orderitem", "orders_orderstatuschange"}
@@ -66,31 +64,11 @@ def orders() -> None:
 
 
 def _statements(call) -> list[tuple[str, str]]:
-    """(alias, SQL) of every statement about orders that `call()` sends to a shard server."""
-    with ExitStack() as stack:
-        captured = {
-            alias: stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in shards.primaries()
-        }
-        call()
-    return [
-        (alias, query["sql"])
-        for alias, context in captured.items()
-        for query in context.captured_queries
-        if "orders_" in query["sql"]
-    ]
+    return plans.statements_sent(call, mentioning="orders_")
 
 
 def _sequential_scans(alias: str, sql: str) -> list[str]:
-    with connections[alias].cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
-        nodes, found = [cursor.fetchone()[0][0]["Plan"]], []
-        while nodes:
-            node = nodes.pop()
-            nodes += node.get("Plans", [])
-            if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in LARGE_TABLES:
-                cursor.execute("EXPLAIN " + sql)
-                found.append(f"{sql}\n" + "\n".join(row[0] for row in cursor.fetchall()))
-    return found
+    return plans.sequential_scans(alias, sql, tables=LARGE_TABLES)
 
 
 def test_no_order_query_reads_an_order_table_sequentially(orders):

@@ -14,17 +14,15 @@ get counted exactly, up to 1,000 a server, which on a catalog of millions are a 
 from __future__ import annotations
 
 import random
-from contextlib import ExitStack
 from decimal import Decimal
 
 import pytest
 from django.db import connections
-from django.test.utils import CaptureQueriesContext
 
 from products import selectors
 from products.models import Product
 from products.services.catalog import category_ensure, products_bulk_create
-from shared.db import keyset, shards
+from shared.db import keyset, plans, shards
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 PRODUCTS = 30_000
@@ -77,33 +75,11 @@ def catalog() -> None:
 
 
 def _statements(call) -> list[tuple[str, str]]:
-    """(alias, SQL) of every statement `call()` sends to a shard server about products (not the shard map),
-    but the EXPLAINs of the counts."""
-    with ExitStack() as stack:
-        captured = {
-            alias: stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in shards.primaries()
-        }
-        call()
-    return [
-        (alias, query["sql"])
-        for alias, context in captured.items()
-        for query in context.captured_queries
-        if "products_product" in query["sql"] and not query["sql"].startswith("EXPLAIN")
-    ]
+    return plans.statements_sent(call, mentioning="products_product")
 
 
 def _sequential_scans(alias: str, sql: str) -> list[str]:
-    with connections[alias].cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
-        plan = cursor.fetchone()[0]
-        nodes, found = [plan[0]["Plan"]], []
-        while nodes:
-            node = nodes.pop()
-            nodes += node.get("Plans", [])
-            if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in LARGE_TABLES:
-                cursor.execute("EXPLAIN " + sql)
-                found.append(f"{sql}\n" + "\n".join(row[0] for row in cursor.fetchall()))
-    return found
+    return plans.sequential_scans(alias, sql, tables=LARGE_TABLES)
 
 
 def _middle_position(ordering: str, filters: dict) -> tuple | None:
