@@ -7,6 +7,9 @@
 # `shard_report` use those (shared/db/databases.py). QUERY_TIMEOUT (seconds) cuts off any query still
 # running, in every pool: the backstop for a server that cannot enforce its own timeout.
 set -o errexit -o pipefail -o nounset
+# the password may come from the file APP_PASSWORD_FILE names (Docker Swarm secrets)
+. /usr/local/lib/secret-env.sh
+secret_env APP_PASSWORD
 : "${PGBOUNCER_SERVERS:?}" "${DB_NAME:?}" "${APP_USER:=app}" "${APP_PASSWORD:?}"
 : "${POOL_SIZE:=10}" "${MAX_CLIENT_CONN:=400}" "${QUERY_TIMEOUT:=10}" "${MAINTENANCE_POOL_SIZE:=2}"
 

@@ -8,6 +8,9 @@
 # REPLICATION_PASSWORD: changing them in .env works on existing volumes. It refuses the well-known
 # default passwords unless ALLOW_INSECURE_DEFAULTS=1.
 set -o errexit -o pipefail -o nounset
+# a password may come from the file its *_FILE variable names (Docker Swarm secrets)
+. /usr/local/lib/secret-env.sh
+secret_env POSTGRES_PASSWORD APP_PASSWORD REPLICATION_PASSWORD
 
 : "${PG_ROLE:=primary}" "${POSTGRES_DB:?}" "${POSTGRES_PASSWORD:?}" "${APP_USER:=app}" "${APP_PASSWORD:?}"
 : "${REPLICATION_USER:=replicator}" "${REPLICATION_PASSWORD:?}" "${APP_STATEMENT_TIMEOUT:=5s}"

@@ -1,15 +1,34 @@
-"""Reading settings from the environment: the one place services turn env vars into typed values."""
+"""Reading settings from the environment: the one place services turn env vars into typed values.
+
+A secret may come from a file instead: when `NAME` is unset and `NAME_FILE` names a file, the file's
+content (without its trailing newline) is the value. Docker Swarm mounts secrets as files under
+/run/secrets/ (deploy/swarm/render.py sets `DB_PASSWORD_FILE=/run/secrets/db_password`, ...), so the
+value never appears in the container's environment or in `docker inspect`.
+"""
 
 import os
+from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
 _MISSING = object()
+FILE_SUFFIX = "_FILE"
+
+
+def lookup(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The value of `name` in `environ` (default os.environ), else the content of the file `name_FILE` names."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(name)
+    if value is None and environ.get(name + FILE_SUFFIX):
+        with open(environ[name + FILE_SUFFIX], encoding="utf-8") as secret:
+            value = secret.read().rstrip("\n")
+    return value
 
 
 def env(name: str, default=_MISSING) -> str:
-    """Return the variable `name`, or `default`; without a default a missing variable is an error."""
-    value = os.environ.get(name)
+    """Return the variable `name` (or the file `name_FILE` names), or `default`; without a default a
+    missing variable is an error."""
+    value = lookup(name)
     if value is None:
         if default is _MISSING:
             raise ImproperlyConfigured(f"Set the environment variable {name}")

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
+from shared.settings.environ import lookup
+
 # variable -> the well-known value the code and the compose files fall back on
 WELL_KNOWN_DEFAULTS: dict[str, str] = {
     "DJANGO_SECRET_KEY": "dev-only-not-secret-change-me",
@@ -27,10 +29,11 @@ FLAG = "ALLOW_INSECURE_DEFAULTS"
 
 
 def insecure_secrets(environ: Mapping[str, str]) -> list[str]:
-    """The secrets in `environ` that are a well-known default (or unset, for those Django falls back on)."""
+    """The secrets in `environ` (or in the files their `*_FILE` variables name) that are a well-known default
+    (or unset, for those Django falls back on)."""
     found = []
     for name, default in WELL_KNOWN_DEFAULTS.items():
-        value = environ.get(name) or (default if name in USED_BY_DJANGO else "")
+        value = lookup(name, environ) or (default if name in USED_BY_DJANGO else "")
         if value == default:
             found.append(name)
     return found

@@ -42,3 +42,26 @@ def test_the_dev_flag_lets_them_through():
 def test_unit_tests_run_with_the_dev_flag():
     # shared/settings/test.py sets it before the base settings load (test-db and keys made for the run)
     assert settings.ALLOW_INSECURE_DEFAULTS is True
+
+
+def test_a_secret_may_come_from_the_file_its_FILE_variable_names(tmp_path):
+    # Docker Swarm mounts secrets as files: DB_PASSWORD_FILE=/run/secrets/db_password
+    for name, value in REAL.items():
+        (tmp_path / name).write_text(value + "\n")
+    from_files = {f"{name}_FILE": str(tmp_path / name) for name in REAL}
+    assert insecure_secrets(from_files) == []
+    (tmp_path / "DB_PASSWORD").write_text(WELL_KNOWN_DEFAULTS["DB_PASSWORD"] + "\n")
+    assert insecure_secrets(from_files) == ["DB_PASSWORD"]
+    # the variable itself wins over the file
+    assert insecure_secrets({**from_files, "DB_PASSWORD": "p1"}) == []
+
+
+def test_env_reads_the_FILE_variable(tmp_path, monkeypatch):
+    from shared.settings.environ import env
+
+    (tmp_path / "key").write_text("from-a-file\n")
+    monkeypatch.delenv("SOME_SECRET", raising=False)
+    monkeypatch.setenv("SOME_SECRET_FILE", str(tmp_path / "key"))
+    assert env("SOME_SECRET") == "from-a-file"
+    monkeypatch.setenv("SOME_SECRET", "from-the-variable")
+    assert env("SOME_SECRET") == "from-the-variable"
