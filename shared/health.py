@@ -1,4 +1,4 @@
-"""`GET /health/`: is this service able to do its work?
+"""`GET /health/`: is this service able to do its work?  `GET /health/live/`: is this process up?
 
     {"status": "healthy"|"degraded"|"unhealthy", "service": "product",
      "database": {"db0": "ok", "db0_replica": "ok", ...}, "cache": "ok"}
@@ -6,6 +6,10 @@
 A primary that does not answer makes the service unhealthy (503): it cannot write. A replica or the
 cache that does not answer makes it degraded (200): reads fall back to the primary and the cache is
 bypassed, so the service still answers.
+
+`/health/live/` checks nothing beyond the process answering: an orchestrator that replaces what fails
+its check (Swarm's health check, Kubernetes' liveness probe) must not restart every replica because a
+database or the cache is down; readiness is `/health/`.
 """
 
 from __future__ import annotations
@@ -52,5 +56,12 @@ def health_report() -> tuple[dict, int]:
 def health_view(request):
     body, status = health_report()
     response = JsonResponse(body, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def live_view(request):
+    """Liveness: 200 while this process serves requests; no dependency is asked."""
+    response = JsonResponse({"status": "alive", "service": settings.SERVICE_NAME})
     response["Cache-Control"] = "no-store"
     return response

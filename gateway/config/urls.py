@@ -2,10 +2,11 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from gateway import apis
+from shared.health import live_view
 
 urlpatterns = [
     path("health/", apis.health),
-    path("health/live/", apis.live),
+    path("health/live/", live_view),
     path("metrics", apis.metrics),
     path("api/schema/", apis.schema),
     path("api/docs/", SpectacularSwaggerView.as_view(url="/api/schema/"), name="swagger-ui"),

@@ -1,6 +1,6 @@
 """The gateway's own endpoints; everything under /api/ other than the schema is forwarded."""
 
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django_prometheus.exports import ExportToDjangoView
 
@@ -22,11 +22,6 @@ def health(request):
     response = JsonResponse(body, status=status)
     response["Cache-Control"] = "no-store"
     return response
-
-
-def live(request):
-    """Liveness of this gateway process only (the container health check)."""
-    return HttpResponse("ok", content_type="text/plain")
 
 
 def schema(request):
