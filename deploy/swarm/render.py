@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Renders the Docker Swarm stack from the compose definitions: no second hand-kept copy of the platform.
+
+    docker compose config --format json | python3 deploy/swarm/render.py --secrets-dir .swarm/secrets > stack.json
+
+Input is compose's own resolved model (`include:`, `extends:`, `.env` and `${VAR:-default}` applied;
+a literal `$` stays `$$`, as the stack file wants it too); output is a stack file for
+`docker stack deploy` (JSON, which is YAML). Python's standard library only.
+What is taken from compose as it is: every long-running service, its image, command, environment
+(minus the secrets), health check, named volumes and stop grace period. What Swarm needs and compose
+does not say is decided here, by the kind of service (`kind_of`):
+
+- `deploy`: replicas, CPU/memory limits and reservations (`RESOURCES`; reservations are small so that
+  ~30 tasks fit on 2 cores), `update_config` (start-first for everything stateless, with automatic
+  rollback; stop-first for what owns a volume: two PostgreSQL servers must never share a data
+  directory), `rollback_config`, `restart_policy`, `endpoint_mode: dnsrr` (Docker's DNS answers with
+  every task's address, as under compose: the gateway's per-replica pools, nginx's upstream watcher
+  and Prometheus' DNS discovery work unchanged);
+- stateful services (shard servers, Redis, Prometheus) are pinned with a node label per service
+  (`node.labels.scaling-django.pin.<service>==true`): a named volume lives on one node, so its task
+  must never move to another one (`make swarm-up` labels this node for all of them);
+- secrets: the variables in `SECRET_ENV` become Swarm secrets, mounted under /run/secrets/ and named by
+  `NAME_FILE` variables (read by shared/settings/environ.py and deploy/images/secret-env.sh); their
+  names carry a hash of the value, because a Swarm secret cannot change. The JWT key pair, a one-shot
+  (`jwt-keys`) and two volumes in compose, is two secrets mounted where the volumes were;
+- one-shots (`<svc>-migrate`) are `replicated-job`s; Swarm has no `depends_on`, so every process waits
+  for what it needs by itself (deploy/images/django/start.sh, manage.py wait_for_data_tier);
+- web health checks are `/health/live/`: a Swarm health check replaces a task that fails it, and a
+  database or cache outage must not restart every replica (`/health/` stays the readiness check of
+  compose and Kubernetes);
+- no published port: the routing mesh cannot bind 127.0.0.1, so nothing is published; the network is
+  an attachable overlay and clients on this machine reach nginx from a container attached to it
+  (`docker run --network <stack>_default ...`, tests/test_swarm.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from shared.auth.keys import PRIVATE_NAME, PUBLIC_NAME  # noqa: E402 - stdlib-only module of this repo
+
+# environment variable -> Swarm secret holding its value (APP_PASSWORD is DB_PASSWORD under another name)
+SECRET_ENV = {
+    "DJANGO_SECRET_KEY": "django_secret_key",
+    "DB_PASSWORD": "db_password",
+    "APP_PASSWORD": "db_password",
+    "ADMIN_PASSWORD": "admin_password",
+    "POSTGRES_PASSWORD": "postgres_password",
+    "REPLICATION_PASSWORD": "replication_password",
+}
+# compose volumes that hold the JWT key pair -> the secret (a file `make swarm-up` makes) mounted instead
+KEY_VOLUMES = {"jwt-private": ("jwt_private", PRIVATE_NAME), "jwt-public": ("jwt_public", PUBLIC_NAME)}
+# compose services with no Swarm service, and why
+DROPPED = {"jwt-keys": "the key pair is two Swarm secrets made before deploying (KEY_VOLUMES)"}
+SECRETS_DIR = "/run/secrets"
+PIN_LABEL = "scaling-django.pin"
+LIVE_CHECK = "curl -fsS -o /dev/null http://127.0.0.1:8000/health/live/"
+
+# per kind: limits and reservations; 2 cores and ~30 tasks: reservations only keep the scheduler honest
+RESOURCES = {
+    "web": (("1.0", "512M"), ("0.05", "160M")),
+    "worker": (("1.0", "384M"), ("0.05", "128M")),
+    "job": (("1.0", "384M"), ("0.05", "96M")),
+    "edge": (("0.5", "128M"), ("0.02", "32M")),
+    "pgbouncer": (("0.5", "64M"), ("0.02", "16M")),
+    "shard-server": (("1.0", "512M"), ("0.05", "96M")),
+    "redis": (("0.5", "320M"), ("0.02", "32M")),
+    "prometheus": (("0.5", "512M"), ("0.02", "64M")),
+}
+STATEFUL = {"shard-server", "redis", "prometheus"}
+
+
+def kind_of(service: dict) -> str:
+    """web, worker, job, edge, pgbouncer, shard-server, redis or prometheus."""
+    image = service["image"].rsplit("/", 1)[-1].split(":")[0]
+    by_image = {"nginx": "edge", "pgbouncer": "pgbouncer", "postgres": "shard-server"}
+    if image in by_image:
+        return by_image[image]
+    if image in ("redis", "prometheus"):
+        return image
+    command = service.get("command") or ["web"]
+    if "restart" not in service:
+        return "job"
+    return {"web": "web", "worker": "worker"}.get(command[0], "web")
+
+
+def secret_name(secret: str, value: bytes) -> str:
+    """The Swarm name of a secret: a new value is a new secret (Swarm secrets cannot be updated)."""
+    return f"{secret}_{hashlib.sha256(value).hexdigest()[:12]}"
+
+
+def _deploy(name: str, kind: str) -> dict:
+    (cpu_limit, mem_limit), (cpu_reserved, mem_reserved) = RESOURCES[kind]
+    deploy: dict = {
+        "endpoint_mode": "dnsrr",
+        "resources": {
+            "limits": {"cpus": cpu_limit, "memory": mem_limit},
+            "reservations": {"cpus": cpu_reserved, "memory": mem_reserved},
+        },
+        "labels": {"scaling-django.kind": kind},
+    }
+    if kind == "job":
+        deploy["mode"] = "replicated-job"
+        # a job that fails (the data tier did not answer in time) runs again, a bounded number of times
+        deploy["restart_policy"] = {"condition": "on-failure", "delay": "5s", "max_attempts": 10}
+        return deploy
+    # what owns a volume stops before its successor starts; everything else overlaps (no gap in service)
+    order = "stop-first" if kind in STATEFUL else "start-first"
+    deploy.update(
+        mode="replicated",
+        replicas=1,
+        restart_policy={"condition": "any", "delay": "5s", "window": "60s"},
+        update_config={
+            "parallelism": 1,
+            "delay": "5s",
+            "order": order,
+            "failure_action": "rollback",
+            "monitor": "30s",
+            "max_failure_ratio": 0,
+        },
+        rollback_config={"parallelism": 1, "order": order, "failure_action": "pause", "monitor": "30s"},
+    )
+    if kind in STATEFUL:
+        deploy["placement"] = {"constraints": [f"node.labels.{PIN_LABEL}.{name}==true"]}
+    return deploy
+
+
+def _healthcheck(kind: str, check: dict | None, secrets: dict[str, str]) -> dict | None:
+    if not check:
+        return None
+    check = copy.deepcopy(check)
+    if kind == "web":
+        check["test"] = ["CMD-SHELL", LIVE_CHECK]
+    elif check["test"][0] == "CMD-SHELL":
+        # a check that uses a secret's variable reads its file: the variable is not in the environment
+        command = check["test"][1]
+        for variable, secret in secrets.items():
+            command = re.sub(rf"\$\$\{{?{variable}\b\}}?", f"$$(cat {SECRETS_DIR}/{secret})", command)
+        check["test"] = ["CMD-SHELL", command]
+    return check
+
+
+def _service(name: str, service: dict, secret_values: dict[str, bytes]) -> tuple[dict, dict[str, bytes]]:
+    """The Swarm service of one compose service, and the secrets it uses (name -> value)."""
+    kind = kind_of(service)
+    environment, used = {}, {}
+    for variable, value in (service.get("environment") or {}).items():
+        if variable in SECRET_ENV:
+            secret = SECRET_ENV[variable]
+            used[secret] = _unescape(value or "").encode()
+            environment[f"{variable}_FILE"] = f"{SECRETS_DIR}/{secret}"
+        else:
+            environment[variable] = value
+    secret_mounts, volumes = [], []
+    for volume in service.get("volumes") or []:
+        if volume.get("type") == "volume" and volume.get("source") in KEY_VOLUMES:
+            secret, filename = KEY_VOLUMES[volume["source"]]
+            used[secret] = secret_values.get(secret, b"")
+            secret_mounts.append({"source": secret, "target": f"{volume['target']}/{filename}", "mode": 0o444})
+        else:
+            volumes.append({key: volume[key] for key in ("type", "source", "target", "read_only") if key in volume})
+    if service.get("shm_size"):  # Swarm has no shm_size: a tmpfs of the same size on /dev/shm
+        size = service["shm_size"]
+        volumes.append({"type": "tmpfs", "target": "/dev/shm", "tmpfs": {"size": _bytes(size)}})
+    secret_mounts += [
+        {"source": secret, "target": secret, "mode": 0o400, **({"uid": "1000"} if kind in DJANGO else {})}
+        for secret in sorted(set(used) - {s for s, _ in KEY_VOLUMES.values()})
+    ]
+    rendered = {
+        "image": service["image"],
+        "environment": environment,
+        "networks": ["default"],
+        "deploy": _deploy(name, kind),
+    }
+    for key in ("command", "entrypoint", "stop_grace_period"):
+        if service.get(key) is not None:
+            rendered[key] = service[key]
+    healthcheck = _healthcheck(kind, service.get("healthcheck"), {v: s for v, s in SECRET_ENV.items() if s in used})
+    if healthcheck:
+        rendered["healthcheck"] = healthcheck
+    if volumes:
+        rendered["volumes"] = volumes
+    if secret_mounts:
+        rendered["secrets"] = secret_mounts
+    return rendered, used
+
+
+DJANGO = {"web", "worker", "job"}  # processes that run as the image's user `app` (uid 1000)
+
+
+def _bytes(size) -> int:
+    if isinstance(size, int):
+        return size
+    number, unit = re.fullmatch(r"(\d+)\s*([kmg]?)b?", str(size).lower()).groups()
+    return int(number) * 1024 ** " kmg".index(unit or " ")
+
+
+def _unescape(value: str) -> str:
+    """A value as the process sees it: compose's model keeps `$` escaped as `$$` (so does the stack file)."""
+    return value.replace("$$", "$")
+
+
+def render(model: dict, key_files: dict[str, bytes] | None = None) -> tuple[dict, dict[str, bytes]]:
+    """The stack (a dict to dump as JSON) for compose's resolved `model`, and every secret's value by name.
+
+    `key_files` holds the JWT key pair's PEM files by secret name (jwt_private, jwt_public)."""
+    services, secrets = {}, {}
+    for name, service in sorted(model["services"].items()):
+        if name in DROPPED or "test" in (service.get("profiles") or []):
+            continue
+        services[name], used = _service(name, service, key_files or {})
+        for secret, value in used.items():
+            if secrets.setdefault(secret, value) != value:
+                raise ValueError(f"secret {secret} has two values (e.g. DB_PASSWORD and APP_PASSWORD differ)")
+    used_volumes = {v["source"] for s in services.values() for v in s.get("volumes", []) if v["type"] == "volume"}
+    stack = {
+        "version": "3.9",
+        "services": services,
+        "networks": {"default": {"driver": "overlay", "attachable": True}},
+        "volumes": {name: {} for name in sorted(used_volumes)},
+        "secrets": {
+            secret: {"name": secret_name(secret, value), "file": f"secrets/{secret}"}
+            for secret, value in sorted(secrets.items())
+        },
+    }
+    return stack, secrets
+
+
+def pinned(stack: dict) -> list[str]:
+    """The node labels the stack's placement constraints ask for (`make swarm-up` sets them on this node)."""
+    found = []
+    for service in stack["services"].values():
+        for constraint in service["deploy"].get("placement", {}).get("constraints", []):
+            found.append(constraint.removeprefix("node.labels.").split("==")[0])
+    return sorted(found)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, type=Path, help="directory: stack.json and secrets/ go there")
+    parser.add_argument("--keys", required=True, type=Path, help="directory holding the JWT key pair's PEM files")
+    options = parser.parse_args()
+    key_files = {
+        "jwt_private": (options.keys / PRIVATE_NAME).read_bytes(),
+        "jwt_public": (options.keys / PUBLIC_NAME).read_bytes(),
+    }
+    stack, secrets = render(json.load(sys.stdin), key_files)
+    # secret files beside the stack file (stack paths are relative to it), readable by root only
+    secrets_dir = options.out / "secrets"
+    secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for secret, value in secrets.items():
+        path = secrets_dir / secret
+        path.touch(mode=0o600)
+        path.write_bytes(value)
+    (options.out / "stack.json").write_text(json.dumps(stack, indent=2) + "\n")
+    (options.out / "pin-labels").write_text("".join(f"{label}\n" for label in pinned(stack)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
