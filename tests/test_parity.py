@@ -24,8 +24,11 @@ from __future__ import annotations
 import copy
 import functools
 import importlib.util
+import json
+import os
 import re
 import shlex
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 
@@ -370,6 +373,34 @@ def _is_generated(name: str, base: str) -> bool:
     return name == base or re.fullmatch(re.escape(base) + r"-[a-z0-9]{10}", name) is not None
 
 
+def _agree(name, expected, actual, side, only_env, own_value, only_ports) -> list[str]:
+    """Disagreements on image, command line, environment (names; non-secret values), ports between a
+    compose service's view and its counterpart's on `side` (Kubernetes or Swarm)."""
+    found = []
+    if actual["image"] != expected["image"]:
+        found.append(f"{name}: image {expected['image']} in compose, {actual['image']} in {side}")
+    if (actual["command"], actual["entrypoint"]) != (expected["command"], expected["entrypoint"]):
+        found.append(
+            f"{name}: command line: compose command={expected['command']} entrypoint={expected['entrypoint']}, "
+            f"{side} {'args' if side == 'Kubernetes' else 'command'}={actual['command']} "
+            f"{'command' if side == 'Kubernetes' else 'entrypoint'}={actual['entrypoint']}"
+        )
+    names_c, names_o = set(expected["env"]), set(actual["env"]) - only_env.get(name, set())
+    if names_c != names_o:
+        found.append(
+            f"{name}: environment variable names: only in compose {sorted(names_c - names_o)}, "
+            f"only in {side} {sorted(names_o - names_c)}"
+        )
+    for var in sorted(names_c & names_o - own_value.get(name, set())):
+        value_o, value_c = actual["env"][var], expected["env"][var]
+        if value_o is not SECRET and value_o is not None and value_c is not None and value_o != value_c:
+            found.append(f"{name}: environment {var}={value_c!r} in compose, {value_o!r} in {side}")
+    ports_o = actual["ports"] - only_ports.get(name, set())
+    if ports_o != expected["ports"]:
+        found.append(f"{name}: container ports {sorted(expected['ports'])} in compose, {sorted(ports_o)} in {side}")
+    return found
+
+
 def differences(services: dict[str, dict], docs: list[dict]) -> list[str]:
     """Every disagreement between the compose services and the rendered Kubernetes objects."""
     compose, (k8s, secrets) = compose_view(services), k8s_view(docs)
@@ -388,28 +419,7 @@ def differences(services: dict[str, dict], docs: list[dict]) -> list[str]:
             continue
         if actual["kind"] not in kinds:
             found.append(f"{name}: a {expected['kind']} compose service is a {actual['kind']} in Kubernetes")
-        if actual["image"] != expected["image"]:
-            found.append(f"{name}: image {expected['image']} in compose, {actual['image']} in Kubernetes")
-        if (actual["command"], actual["entrypoint"]) != (expected["command"], expected["entrypoint"]):
-            found.append(
-                f"{name}: command line: compose command={expected['command']} entrypoint={expected['entrypoint']}, "
-                f"Kubernetes args={actual['command']} command={actual['entrypoint']}"
-            )
-        names_c, names_k = set(expected["env"]), set(actual["env"]) - K8S_ONLY_ENV.get(name, set())
-        if names_c != names_k:
-            found.append(
-                f"{name}: environment variable names: only in compose {sorted(names_c - names_k)}, "
-                f"only in Kubernetes {sorted(names_k - names_c)}"
-            )
-        for var in sorted(names_c & names_k - K8S_OWN_VALUE.get(name, set())):
-            value_k, value_c = actual["env"][var], expected["env"][var]
-            if value_k is not SECRET and value_k is not None and value_c is not None and value_k != value_c:
-                found.append(f"{name}: environment {var}={value_c!r} in compose, {value_k!r} in Kubernetes")
-        ports_k = actual["ports"] - K8S_ONLY_PORTS.get(name, set())
-        if ports_k != expected["ports"]:
-            found.append(
-                f"{name}: container ports {sorted(expected['ports'])} in compose, {sorted(ports_k)} in Kubernetes"
-            )
+        found += _agree(name, expected, actual, "Kubernetes", K8S_ONLY_ENV, K8S_OWN_VALUE, K8S_ONLY_PORTS)
         if actual["health"] != expected["health"]:
             found.append(
                 f"{name}: health check {expected['health']} in compose, readiness {actual['health']} in Kubernetes"
@@ -431,6 +441,127 @@ def differences(services: dict[str, dict], docs: list[dict]) -> list[str]:
         for db in sorted(set(topology_c) | set(topology_k), key=str):
             if topology_c.get(db) != topology_k.get(db):
                 found.append(f"shard topology of {db}: compose {topology_c.get(db)}, Kubernetes {topology_k.get(db)}")
+    return found
+
+
+# --- Docker Swarm, rendered from compose's own model ---------------------------------------------------
+# Swarm's health check replaces a task that fails it: web services are checked on /health/live/ there
+# (compose and Kubernetes readiness use /health/, which fails while a dependency is down)
+SWARM_LIVENESS_HEALTH = {"user", "product", "order"}
+SWARM_ONLY_ENV: dict[str, set[str]] = {}
+SWARM_OWN_VALUE: dict[str, set[str]] = {}
+SWARM_ONLY_PORTS: dict[str, set[int]] = {}
+
+
+@functools.cache
+def swarm_render():
+    """deploy/swarm/render.py as a module."""
+    spec = importlib.util.spec_from_file_location("swarm_render", ROOT / "deploy" / "swarm" / "render.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.cache
+def _compose_model() -> str:
+    """`docker compose config --format json` with compose's defaults only (no .env, no IMAGE_PREFIX...)."""
+    env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME") or key.startswith("DOCKER_")}
+    result = subprocess.run(
+        ["docker", "compose", "--env-file", "/dev/null", "config", "--format", "json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout
+
+
+def swarm_stack() -> dict:
+    """The stack `make swarm-up` deploys, rendered from compose's defaults; a fresh copy each call."""
+    keys = {"jwt_private": b"private", "jwt_public": b"public"}
+    return swarm_render().render(json.loads(_compose_model()), keys)[0]
+
+
+def swarm_view(stack: dict, builds: dict[str, dict]) -> dict[str, dict]:
+    """What parity compares, per Swarm service (as compose_view; `$$` unescaped, secrets by name)."""
+    render = swarm_render()
+    view = {}
+    for name, service in stack["services"].items():
+        env: dict[str, object] = {}
+        files = {}  # secret -> the variable it stands for
+        for variable, value in service.get("environment", {}).items():
+            base = variable.removesuffix("_FILE")
+            if variable.endswith("_FILE") and render.SECRET_ENV.get(base) and value.startswith(render.SECRETS_DIR):
+                env[base], files[render.SECRET_ENV[base]] = SECRET, base
+            else:
+                env[variable] = None if value is None else render._unescape(value)
+        health = copy.deepcopy(service.get("healthcheck"))
+        if health and health["test"][0] == "CMD-SHELL":
+            command = render._unescape(health["test"][1])
+            for secret, variable in files.items():
+                command = command.replace(f"$(cat {render.SECRETS_DIR}/{secret})", f"${variable}")
+            health["test"] = ["CMD-SHELL", command]
+        image = _image(service["image"])
+        command = [render._unescape(word) for word in service["command"]] if service.get("command") else None
+        build = builds.get(image, {"expose": set(), "cmd": None})
+        ports = {port["target"] for port in service.get("ports", [])}
+        if command is None or (build["cmd"] and command[:1] == build["cmd"][:1]):
+            ports |= build["expose"]
+        volumes = [(v["target"], v.get("read_only", False)) for v in service.get("volumes", []) if v.get("source")]
+        volumes += [(s["target"], True) for s in service.get("secrets", []) if s["target"].startswith("/")]
+        view[name] = {
+            "kind": "one-shot" if service["deploy"].get("mode") == "replicated-job" else "long-running",
+            "image": image,
+            "env": env,
+            "command": command,
+            "entrypoint": service.get("entrypoint"),
+            "ports": ports,
+            "health": _compose_health(health),
+            "volumes": volumes,
+        }
+    return view
+
+
+def swarm_differences(services: dict[str, dict], stack: dict) -> list[str]:
+    """Every disagreement between the compose services and the Swarm stack."""
+    compose, swarm = compose_view(services), swarm_view(stack, _image_builds(services))
+    dropped = swarm_render().DROPPED
+    found = []
+    for name, expected in sorted(compose.items()):
+        if expected["kind"] == "test-only":
+            continue
+        if name in dropped:
+            if not {secret for secret, _ in swarm_render().KEY_VOLUMES.values()} <= set(stack.get("secrets", {})):
+                found.append(f"{name}: no Swarm secrets stand for the one-shot ({dropped[name]})")
+            continue
+        actual = swarm.get(name)
+        if actual is None:
+            found.append(f"{name}: no Swarm service of this name")
+            continue
+        if actual["kind"] != expected["kind"]:
+            found.append(f"{name}: a {expected['kind']} compose service is a {actual['kind']} Swarm service")
+        found += _agree(name, expected, actual, "Swarm", SWARM_ONLY_ENV, SWARM_OWN_VALUE, SWARM_ONLY_PORTS)
+        health = expected["health"]
+        if name in SWARM_LIVENESS_HEALTH and health and health[0] == ("http", 8000, "/health/"):
+            health = (("http", 8000, "/health/live/"), *health[1:])
+        if actual["health"] != health:
+            found.append(f"{name}: health check {expected['health']} in compose, {actual['health']} in Swarm")
+        for target, read_only in expected["volumes"]:
+            same = [ro for path, ro in actual["volumes"] if path == target]
+            # a key pair's volume is a secret file under the same directory (read-only by nature)
+            under = [path for path, _ in actual["volumes"] if read_only and path.startswith(target.rstrip("/") + "/")]
+            if not same and not under:
+                found.append(f"{name}: nothing is mounted on {target} in Swarm")
+            elif same and same[0] != read_only:
+                found.append(f"{name}: {target} is {'read-only' if read_only else 'read-write'} in compose only")
+    for name in sorted(set(swarm) - set(compose)):
+        found.append(f"{name}: a Swarm service with no compose service")
+    topology_c, topology_s = topology(compose), topology(swarm)
+    for db in sorted(set(topology_c) | set(topology_s), key=str):
+        if topology_c.get(db) != topology_s.get(db):
+            found.append(f"shard topology of {db}: compose {topology_c.get(db)}, Swarm {topology_s.get(db)}")
     return found
 
 
@@ -475,6 +606,23 @@ def test_the_shard_topology_is_what_design_md_says(compose):
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_compose_and_kubernetes_agree(compose, overlay):
     assert differences(compose, rendered(overlay)) == []
+
+
+def test_compose_and_the_swarm_stack_agree(compose):
+    assert swarm_differences(compose, swarm_stack()) == []
+
+
+def test_compose_swarm_and_kubernetes_run_the_same_services_on_the_same_images(compose):
+    # what each of the three runs, and on which image (the one-shot jwt-keys is a secret in both others)
+    view = compose_view(compose)
+    expected = {name: item["image"] for name, item in view.items() if item["kind"] != "test-only"}
+    expected = {name: image for name, image in expected.items() if name not in ONE_SHOT_AS_SECRET}
+    swarm = {name: _image(service["image"]) for name, service in swarm_stack()["services"].items()}
+    k8s = {name: item["image"] for name, item in k8s_view(rendered("base"))[0].items()}
+    k8s = {name: image for name, image in k8s.items() if name not in K8S_ONLY_WORKLOADS}
+    assert swarm == expected
+    assert k8s == expected
+    assert set(swarm_render().DROPPED) == set(ONE_SHOT_AS_SECRET)
 
 
 # --- a change on one side only is caught -------------------------------------------------------------
@@ -562,6 +710,56 @@ def test_a_kubernetes_change_not_made_in_compose_fails(compose):
     assert any(line.startswith("order: environment variable names") for line in found), found
     assert any(line.startswith("shard topology of users") for line in found), found
     assert any(line.startswith("product-worker: command line") for line in found), found
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (_add_env, "product: environment variable names"),
+        (_change_image, "order-worker: image"),
+        (_drop_replica_pool, "shard topology of users"),
+        (_add_shard_server, "product-db-2: no Swarm service"),
+        (_change_health_path, "gateway: health check"),
+        (_change_command, "redis-cache: command line"),
+        (_remove_service, "user-worker: a Swarm service with no compose service"),
+        (_change_value, "gateway: environment WEB_THREADS"),
+        (_move_volume, "redis-broker: nothing is mounted on /var/lib/redis"),
+        (_change_primary, "shard topology of orders"),
+    ],
+)
+def test_a_compose_change_not_made_in_the_swarm_stack_fails(compose, change, expected):
+    # the stack is rendered from compose: a stale or hand-edited stack is what this catches
+    changed = copy.deepcopy(compose)
+    change(changed)
+    found = swarm_differences(changed, swarm_stack())
+    assert any(line.startswith(expected) for line in found), found
+
+
+def test_a_swarm_change_not_made_in_compose_fails(compose):
+    # what render.py decides on its own must not change what compose defines
+    stack = swarm_stack()
+    services = stack["services"]
+    del services["order"]["environment"]["DB_HOST"]
+    services["user-db-1-replica"]["environment"]["PRIMARY_HOST"] = "user-db-0"
+    services["product-worker"]["command"] = ["worker", "--concurrency", "8"]
+    services["gateway"]["healthcheck"]["test"] = ["CMD-SHELL", "curl -fsS -o /dev/null http://127.0.0.1:8000/health/"]
+    services["order-migrate"]["deploy"]["mode"] = "replicated"
+    services["redis-broker"]["volumes"][0]["read_only"] = True
+    services["user"]["environment"]["DB_PASSWORD"] = "in-the-environment"
+    del services["user"]["environment"]["DB_PASSWORD_FILE"]
+    services["product"]["image"] = "scaling-django/product:other"
+    found = swarm_differences(compose, stack)
+    for expected in (
+        "order: environment variable names",
+        "shard topology of users",
+        "product-worker: command line",
+        "gateway: health check",
+        "order-migrate: a one-shot compose service is a long-running Swarm service",
+        "redis-broker: /data is read-write in compose only",
+        "user: environment DB_PASSWORD=",
+        "product: image",
+    ):
+        assert any(line.startswith(expected) for line in found), (expected, found)
 
 
 def test_interpolation_follows_compose():
