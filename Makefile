@@ -13,7 +13,7 @@ export BASE_IMAGE ?= scaling-django/base:bookworm
 .PHONY: help up down logs ps seed scale bench test unit integration images wheelhouse lock bootstrap venv clean env lint
 
 help: ## list the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 bootstrap: ## install and start Docker + Compose, build the Debian base image when it cannot be pulled
 	@bash deploy/scripts/bootstrap.sh
@@ -98,7 +98,8 @@ integration: venv up ## cross-service tests through nginx on 127.0.0.1 (brings t
 	@echo "--> integration tests (tests/) against http://127.0.0.1:$${HTTP_PORT:-8080}"
 	@$(PY) -m pytest tests
 
-test: k8s-validate unit integration ## every test: Kubernetes offline validation, unit tests, then the integration tests
+# the integration tests include the Docker Swarm smoke test (tests/test_swarm.py; `make swarm-test` alone)
+test: k8s-validate unit integration ## every test: Kubernetes offline validation, unit tests, then the integration tests (Swarm smoke included)
 
 lint: venv ## ruff: lint rules and formatting (settings in pyproject.toml)
 	@.venv/bin/ruff check .
@@ -122,3 +123,5 @@ k8s-validate: venv $(KUBECTL) ## render every Kubernetes overlay (kubectl kustom
 
 bench: venv ## load benchmark on 127.0.0.1; prints and saves bench/results/*.json and *.md
 	@$(PY) bench/run.py
+
+include deploy/swarm/swarm.mk
