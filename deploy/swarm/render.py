@@ -164,6 +164,8 @@ def _service(name: str, service: dict, secret_values: dict[str, bytes]) -> tuple
         if volume.get("type") == "volume" and volume.get("source") in KEY_VOLUMES:
             secret, filename = KEY_VOLUMES[volume["source"]]
             used[secret] = secret_values.get(secret, b"")
+            # at an absolute target Docker 20.10 mounts a secret as root, 0444, whatever uid/mode say:
+            # say so (the private key goes to the user web service only, as in compose)
             secret_mounts.append({"source": secret, "target": f"{volume['target']}/{filename}", "mode": 0o444})
         else:
             volumes.append({key: volume[key] for key in ("type", "source", "target", "read_only") if key in volume})
