@@ -75,7 +75,8 @@ RESOURCES = {
     "redis": (("0.5", "320M"), ("0.02", "32M")),
     "prometheus": (("0.5", "512M"), ("0.02", "64M")),
 }
-STATEFUL = {"shard-server", "redis", "prometheus"}
+STATEFUL = {"shard-server", "redis", "prometheus"}  # pinned to their node, stop-first
+DJANGO = {"web", "worker", "job"}  # processes that run as the image's user `app` (uid 1000)
 
 
 def kind_of(service: dict) -> str:
@@ -86,10 +87,9 @@ def kind_of(service: dict) -> str:
         return by_image[image]
     if image in ("redis", "prometheus"):
         return image
-    command = service.get("command") or ["web"]
-    if "restart" not in service:
+    if "restart" not in service:  # a one-shot (the start script's `migrate`)
         return "job"
-    return {"web": "web", "worker": "worker"}.get(command[0], "web")
+    return "worker" if (service.get("command") or ["web"])[0] == "worker" else "web"
 
 
 def secret_name(secret: str, value: bytes) -> str:
@@ -193,9 +193,6 @@ def _service(name: str, service: dict, secret_values: dict[str, bytes]) -> tuple
     if secret_mounts:
         rendered["secrets"] = secret_mounts
     return rendered, used
-
-
-DJANGO = {"web", "worker", "job"}  # processes that run as the image's user `app` (uid 1000)
 
 
 def _bytes(size) -> int:
