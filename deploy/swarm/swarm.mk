@@ -17,4 +17,4 @@ swarm-clean: ## remove the Swarm stack with its volumes
 
 # tests/test_swarm.py deploys the stack itself (swarm.sh up) and removes it, volumes too, at the end
 swarm-test: venv env images ## the Swarm smoke test: converge, order saga, scale product to 3, rolling update under load
-	@$(PY) -m pytest tests/test_swarm.py -v
+	@$(PY) -m pytest tests/test_swarm.py -v -s
