@@ -36,8 +36,6 @@ def _run(role: str, user: User, report_dir: Path) -> tuple[dict, list[int]]:
         BASE_URL,
         "--header",
         f"Authorization: Bearer {user.access}",
-        "--checks",
-        "all",
         "--phases",
         "examples,coverage,fuzzing,stateful",
         "--max-examples",

@@ -44,6 +44,12 @@ def _is_id(raw: str) -> bool:
     return raw.isascii() and raw.isdigit() and len(raw) <= ID_DIGITS and int(raw) <= MAX_ID
 
 
+def query(request) -> dict[str, str]:
+    """The query string as the data of a `FilterSerializer`: `?name=` is the value "" (which the field takes
+    or refuses as its documented schema says), not a parameter left out as DRF reads a QueryDict."""
+    return request.query_params.dict()
+
+
 class IdListField(fields.CharField):
     """Comma-separated IDs (`?ids=1,2,3`), 1 to `max_ids` of them, as a list of ints.
 

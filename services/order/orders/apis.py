@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from orders import selectors, services
 from shared.http import fields
-from shared.http.params import MAX_ID, CursorField, object_id
+from shared.http.params import MAX_ID, CursorField, object_id, query
 from shared.http.schema import error
 
 
@@ -76,7 +76,7 @@ class OrderListApi(APIView):
         description="Your orders, newest first, one page at a time: follow `next` with `?cursor=`.",
     )
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=query(request))
         filters.is_valid(raise_exception=True)
         cursor = filters.validated_data.get("cursor") or None
         page_size = filters.validated_data["page_size"]
