@@ -107,7 +107,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["shared.http.parsers.JSONParser"],  # JSON nested deeper than JSON_MAX_DEPTH is a 400
     "EXCEPTION_HANDLER": "shared.http.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "shared.http.schema.AutoSchema",  # security, error responses, input rules
     "UNAUTHENTICATED_USER": None,
 }
 JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
@@ -118,6 +118,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # `<id:...>` in URL patterns (shared/http/params.py): an object ID, documented as one
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "string", "pattern": r"^[0-9]{1,19}$"}},
 }
 
 # ------------------------------------------------------------------------------------------------
