@@ -54,8 +54,8 @@ def _run(role: str, user: User, report_dir: Path) -> tuple[dict, list[int]]:
     ]
     # the cap also lets the command finish its reports after --max-time
     result = subprocess.run(command, capture_output=True, text=True, timeout=MAX_SECONDS + 120, check=False)
-    report_files = sorted(report_dir.glob("*.json"))
-    har_files = sorted(report_dir.glob("*.har"))
+    report_files = sorted(report_dir.glob("json-*.json"))  # schemathesis names its reports <format>-<time>.json
+    har_files = sorted(report_dir.glob("har-*.json"))
     assert report_files and har_files, result.stdout[-5000:] + result.stderr[-3000:]
     report = json.loads(report_files[-1].read_text())
     entries = json.loads(har_files[-1].read_text())["log"]["entries"]

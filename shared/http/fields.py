@@ -7,7 +7,8 @@ errors at the edge of a service, never a database error (a 500) further in:
   decimals are strings in the one syntax their OpenAPI `pattern` states (as the API writes them);
 - integers are bounded, by default to a PostgreSQL `integer` column; give `min_value`/`max_value`
   matching the column (e.g. `MAX_ID` for a `bigint` ID) for anything else;
-- text holds no control characters (C0 and C1, DEL) other than tab, line feed and carriage return:
+- text is a JSON string (never a number made into one) and holds no control characters (C0 and C1,
+  DEL) other than tab, line feed and carriage return:
   PostgreSQL refuses NUL in text, and the others have no business in names, searches or tokens.
 
 Use `fields.CharField` etc. where you would use `serializers.CharField` in an input serializer
@@ -35,7 +36,17 @@ no_control_characters = RegexValidator(
 )
 
 
-class CharField(serializers.CharField):
+class _Text:
+    """Text is a string: DRF would also take a JSON number (`"password": 0.5` becomes "0.5"), which the
+    schema (`type: string`) does not allow."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CharField(_Text, serializers.CharField):
     """Text without control characters."""
 
     def __init__(self, **kwargs):
@@ -43,7 +54,7 @@ class CharField(serializers.CharField):
         self.validators.append(no_control_characters)
 
 
-class EmailField(serializers.EmailField):
+class EmailField(_Text, serializers.EmailField):
     """An e-mail address without control characters (Django's validator allows them in a quoted local part)."""
 
     def __init__(self, **kwargs):

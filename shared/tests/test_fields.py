@@ -114,3 +114,11 @@ def test_plain_input_fields_lists_drf_fields_of_input_serializers_only():
         "ThingApi.FilterSerializer.page",
         "ThingInputSerializer.name",
     ]
+
+
+@pytest.mark.parametrize("value", [0.5, 12, True, ["a"], {"a": 1}])
+def test_text_is_a_string_never_a_number_made_into_one(value):
+    for field in (fields.CharField(), fields.EmailField()):
+        with pytest.raises(serializers.ValidationError):
+            field.run_validation(value)
+    assert fields.CharField().run_validation("0.5") == "0.5"

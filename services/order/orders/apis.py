@@ -5,12 +5,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from orders import selectors, services
 from shared.http import fields
 from shared.http.params import MAX_ID, CursorField, object_id, query
 from shared.http.schema import error
+from shared.http.views import APIView
 
 
 class OrderItemOutputSerializer(serializers.Serializer):

@@ -4,7 +4,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from products import caching, selectors
 from products.serializers import ProductOutputSerializer
@@ -12,6 +11,7 @@ from products.services import catalog
 from shared.auth.permissions import IsStaffOrReadOnly
 from shared.http import fields
 from shared.http.params import CursorField, IdListField, object_id, query
+from shared.http.views import APIView
 
 
 class ProductPageSerializer(serializers.Serializer):

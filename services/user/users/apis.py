@@ -4,10 +4,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from shared.http import fields
 from shared.http.schema import error
+from shared.http.views import APIView
 from users import selectors, services
 
 
