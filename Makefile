@@ -3,6 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 COMPOSE := docker compose
 PY := .venv/bin/python
+PY3 := python3
 SERVICE ?= product
 N ?= 3
 UNIT_TARGETS := gateway user product order shared
@@ -10,7 +11,7 @@ UNIT_TARGETS := gateway user product order shared
 # alone, compose uses debian:bookworm): `make bootstrap` makes it, with debootstrap when no registry answers.
 export BASE_IMAGE ?= scaling-django/base:bookworm
 
-.PHONY: help up down logs ps seed scale bench test unit integration images wheelhouse lock bootstrap venv clean env lint
+.PHONY: help up down logs ps seed scale bench bench-sizes test unit integration images wheelhouse lock bootstrap venv clean env lint
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,10 +62,23 @@ logs: ## follow the logs of every container (SERVICE=name for one)
 ps: ## list the containers and their health
 	@$(COMPOSE) ps
 
-seed: ## create the admin account and the demo catalog (idempotent)
+SIZE ?= small
+seed: ## the admin account and the demo catalog (idempotent); SIZE=large adds 2M products, 1M users, 2M orders
 	@echo "--> seeding the admin account and the demo catalog"
 	@$(COMPOSE) exec -T user python manage.py seed_admin
 	@$(COMPOSE) exec -T product python manage.py seed_catalog
+ifeq ($(SIZE),large)
+	@echo "--> seeding the large data set (COPY in chunks; a second run adds nothing)"
+	@start=$$(date +%s); \
+	$(COMPOSE) exec -T product python manage.py seed_catalog --large && \
+	$(COMPOSE) exec -T -e SEED_USER_PASSWORD="$$(grep -E '^SEED_USER_PASSWORD=' .env | cut -d= -f2-)" \
+		user python manage.py seed_users && \
+	$(COMPOSE) exec -T order python manage.py seed_orders && \
+	echo "--> large data set written in $$(( $$(date +%s) - start )) s; waiting for the standbys to replay it" && \
+	$(PY3) deploy/scripts/standbys_caught_up.py
+else ifneq ($(SIZE),small)
+	$(error SIZE is small or large, not '$(SIZE)')
+endif
 
 scale: ## run N replicas of SERVICE, e.g. make scale SERVICE=product N=3
 	@echo "--> scaling $(SERVICE) to $(N)"
@@ -123,5 +137,8 @@ k8s-validate: venv $(KUBECTL) ## render every Kubernetes overlay (kubectl kustom
 
 bench: venv ## load benchmark on 127.0.0.1; prints and saves bench/results/*.json and *.md
 	@$(PY) bench/run.py
+
+bench-sizes: venv ## the public reads on the small data set, then `make seed SIZE=large` and again (keeps the large set)
+	@$(PY) bench/sizes.py
 
 include deploy/swarm/swarm.mk

@@ -35,6 +35,7 @@ class Fixtures:
     product_id: str
     user_id: str
     user_token: str
+    user_email: str
 
 
 def log(message: str) -> None:
@@ -65,7 +66,7 @@ def restore_limits() -> None:
     stack.compose("up", "-d", "--wait", "nginx")
 
 
-def _dotenv() -> dict[str, str]:
+def dotenv() -> dict[str, str]:
     path = stack.ROOT / ".env"
     lines = path.read_text().splitlines() if path.exists() else []
     return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
@@ -78,7 +79,7 @@ def _login(email: str, password: str) -> str:
 
 
 def make() -> Fixtures:
-    env = _dotenv()
+    env = dotenv()
     admin = _login(env.get("ADMIN_EMAIL", "admin@example.com"), env.get("ADMIN_PASSWORD", "admin-Passw0rd!"))
     product = requests.post(
         f"{BASE}/api/products/",
@@ -96,4 +97,6 @@ def make() -> Fixtures:
     me = requests.get(f"{BASE}/api/users/me/", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
     docs = requests.get(f"{BASE}/api/docs/", timeout=10).text
     static = re.search(r'(/static/[^"]+\.png)', docs).group(1)  # a small file: the favicon
-    return Fixtures(static_path=static, product_id=product.json()["id"], user_id=me["id"], user_token=token)
+    return Fixtures(
+        static_path=static, product_id=product.json()["id"], user_id=me["id"], user_token=token, user_email=email
+    )

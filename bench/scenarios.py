@@ -23,7 +23,7 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 class Bench:
     def __init__(self, fx: Fixtures, idle: dict[str, float]) -> None:
         self.fx, self.idle = fx, idle
-        self.network = f"{stack.project()}_default"
+        self.network = f"{stack.project()}_app"  # the application tier: the gateway and the services
         self.product_path = f"/api/products/{fx.product_id}/"
 
     @staticmethod

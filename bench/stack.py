@@ -113,7 +113,8 @@ def pgbouncer_statements() -> int:
             f"{service}-pgbouncer",
             "sh",
             "-c",
-            'PGPASSWORD="$APP_PASSWORD" psql -h 127.0.0.1 -p 6432 -U app -d pgbouncer -A -F "|" -c "SHOW STATS"',
+            'PGPASSWORD="$PGBOUNCER_ADMIN_PASSWORD" psql -h 127.0.0.1 -p 6432 -U pgbouncer_admin -d pgbouncer'
+            ' -A -F "|" -c "SHOW STATS"',
         )
         lines = [line for line in out.splitlines() if "|" in line]
         header = lines[0].split("|")
@@ -124,3 +125,38 @@ def pgbouncer_statements() -> int:
 
 def psql(container: str, database: str, sql: str) -> str:
     return compose("exec", "-T", container, "psql", "-U", "postgres", "-d", database, "-tAc", sql).strip()
+
+
+def _memory_bytes(container_id: str) -> int | None:
+    """Anonymous memory (RSS) of a container: what its processes hold, not the page cache it read."""
+    for path, key in (
+        (Path(f"/sys/fs/cgroup/memory/docker/{container_id}/memory.stat"), "total_rss"),
+        (Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/memory.stat"), "anon"),
+        (Path(f"/sys/fs/cgroup/docker/{container_id}/memory.stat"), "anon"),
+    ):
+        if path.exists():
+            found = re.search(rf"^{key} (\d+)", path.read_text(), re.M)
+            return int(found.group(1)) if found else None
+    return None
+
+
+def memory_mb_by_group() -> dict[str, float]:
+    """Resident memory in MB per tier, summed over its containers."""
+    used: dict[str, float] = {}
+    for cid, service in containers().items():
+        if (rss := _memory_bytes(cid)) is not None:
+            group = group_of(service)
+            used[group] = round(used.get(group, 0.0) + rss / 2**20, 1)
+    return dict(sorted(used.items()))
+
+
+def slow_statements_since(since: float) -> int:
+    """Statements the shard servers logged as slow (log_min_duration_statement) since `since` (Unix time)."""
+    count = 0
+    for cid, service in containers().items():
+        if group_of(service) == "postgres":
+            logs = subprocess.run(
+                ["docker", "logs", "--since", str(int(since)), cid], capture_output=True, text=True, timeout=60
+            )
+            count += sum("duration:" in line for line in (logs.stdout + logs.stderr).splitlines())
+    return count

@@ -161,14 +161,16 @@ class LayeredCache:
     def generation(self, namespace: str) -> int:
         value = self._l2("get", f"gen:{namespace}", default=None)
         if value is None:
-            self._l2("add", f"gen:{namespace}", 1, timeout=None)
+            self._l2("add", f"gen:{namespace}", int(time.time()), timeout=None)
             value = self._l2("get", f"gen:{namespace}", default=0) or 0
         return int(value)
 
     def bump(self, namespace: str) -> None:
         """Start a new generation: every key built with the old one is never read again."""
-        if self._l2("incr", f"gen:{namespace}", default=None) is None:
-            self._l2("set", f"gen:{namespace}", int(time.time()), timeout=None)
+        # a missing counter (never made, or evicted) starts from the clock, never from a number an
+        # old generation had; `incr` alone raises on a missing key, which would read as an outage
+        self._l2("add", f"gen:{namespace}", int(time.time()), timeout=None)
+        self._l2("incr", f"gen:{namespace}")
 
     # --- invalidation -------------------------------------------------------------------------------
 

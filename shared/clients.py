@@ -6,8 +6,13 @@ re-resolves the name every few seconds, keeps one keep-alive pool per replica (u
 address), sends each call to the replica with the fewest calls in flight, and leaves a replica that
 refuses connections out for a few seconds, retrying the call on another one.
 
-Retries (urllib3's `Retry`) also cover 502/503/504 answers and broken connections for idempotent
-methods only, with exponential backoff; a POST is only re-sent when it never reached a server.
+One retry layer, inside the request's time budget (`shared/deadline.py`): every attempt's timeouts
+are cut to what is left of it, and the rest of the budget goes with the call (`X-Request-Budget-Ms`)
+so the next hop stops when this one does. A refused connection is tried on another replica; an
+idempotent call is sent once more (after 0.1 s) on a 502, 504 or a 503 without Retry-After (a 503
+with it says when to come back: that is the client's to decide); a POST only when it never reached a
+server. A call that timed out is never repeated: a slow server is not made faster by a second call,
+and the budget is gone anyway.
 
 It is urllib3 without `requests` on top: on the gateway's hot path `requests` cost more CPU than the
 call itself (preparing the request, cookie jars, proxy settings from the environment), and urllib3
@@ -28,13 +33,12 @@ from django.conf import settings
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
-    MaxRetryError,
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
 )
-from urllib3.util.retry import Retry
 
+from shared import deadline
 from shared.errors import UpstreamTimeout, UpstreamUnavailable
 from shared.request_id import current_request_id
 
@@ -53,23 +57,12 @@ class ServiceResponse:
         return json.loads(self.content)
 
 
-def retry_policy(retries: int = 2) -> Retry:
-    """Idempotent calls are retried on 502/503/504 and broken reads; connection refusals are not
-    (ServiceClient tries another replica instead)."""
-    return Retry(
-        total=retries,
-        connect=0,
-        read=retries,
-        status=retries,
-        redirect=0,
-        backoff_factor=0.1,
-        backoff_jitter=0.05,
-        status_forcelist=(502, 503, 504),
-        allowed_methods=IDEMPOTENT_METHODS,
-        raise_on_status=False,
-        raise_on_redirect=False,
-        respect_retry_after_header=False,
-    )
+RETRY_STATUSES = frozenset({502, 503, 504})
+RETRY_PAUSE_SECONDS = 0.1
+
+
+def _worth_retrying(answer: urllib3.BaseHTTPResponse) -> bool:
+    return answer.status in RETRY_STATUSES and not (answer.status == 503 and "Retry-After" in answer.headers)
 
 
 class Replicas:
@@ -122,26 +115,19 @@ class Replicas:
 
 
 def _never_reached_server(exc: HTTPError) -> bool:
-    reason = exc.reason if isinstance(exc, MaxRetryError) else exc
-    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
-
-
-def _timed_out(exc: HTTPError) -> bool:
-    reason = exc.reason if isinstance(exc, MaxRetryError) else exc
-    return isinstance(reason, ReadTimeoutError)
+    return isinstance(exc, (NewConnectionError, ConnectTimeoutError))
 
 
 class ServiceClient:
     """Calls one service by its compose name, e.g. `ServiceClient("product").get("/api/products/")`."""
 
-    def __init__(self, service: str, *, pool_size: int = 20, retries: int = 2):
+    def __init__(self, service: str, *, pool_size: int = 20, retries: int = 1):
         self.service = service
         url = urlsplit(settings.SERVICE_URLS[service])
         self.scheme, self.host, self.port = url.scheme, url.hostname, url.port or 80
         self.replicas = Replicas(self.host, self.port)
         self.pools = urllib3.PoolManager(num_pools=16, maxsize=pool_size)
-        self.retry = retry_policy(retries)
-        self.timeout = urllib3.Timeout(connect=settings.SERVICE_CONNECT_TIMEOUT, read=settings.SERVICE_READ_TIMEOUT)
+        self.retries = retries
 
     def request(
         self,
@@ -152,14 +138,20 @@ class ServiceClient:
         params: dict | None = None,
         body: bytes | None = None,
     ) -> ServiceResponse:
-        """Send a request to one replica; a timeout raises `UpstreamTimeout` (504), no replica `UpstreamUnavailable`.
+        """Send a request to one replica, within the time budget: out of time, or a timeout, raises
+        `UpstreamTimeout` (504); no replica reachable `UpstreamUnavailable` (503).
 
         `params` become the query string (appended to one `path` may already have)."""
         headers = {"X-Request-ID": current_request_id(), **(headers or {}), "Host": f"{self.host}:{self.port}"}
         if params:
             path = f"{path}{'&' if '?' in path else '?'}{urlencode(params)}"
+        ends_at = time.monotonic() + deadline.remaining()
         tried: set[str] = set()
+        retried = 0
         while True:
+            left = ends_at - time.monotonic()
+            if left <= 0:
+                raise UpstreamTimeout(f"The {self.service} service did not answer in time.")
             address = self.replicas.pick(tried)
             if address is None:
                 raise UpstreamUnavailable(f"The {self.service} service did not answer.")
@@ -168,23 +160,33 @@ class ServiceClient:
                 answer = self.pools.request(
                     method,
                     f"{self.scheme}://{address}:{self.port}{path}",
-                    headers=headers,
+                    headers={**headers, deadline.HEADER: str(int(left * 1000))},
                     body=body,
-                    timeout=self.timeout,
-                    retries=self.retry,
+                    timeout=urllib3.Timeout(
+                        connect=min(settings.SERVICE_CONNECT_TIMEOUT, left),
+                        read=min(settings.SERVICE_READ_TIMEOUT, left),
+                    ),
+                    retries=False,
                     redirect=False,
                 )
-                return ServiceResponse(answer.status, answer.headers, answer.data)
-            except (MaxRetryError, NewConnectionError, ConnectTimeoutError, ReadTimeoutError, ProtocolError) as exc:
-                if _timed_out(exc):
+            except (NewConnectionError, ConnectTimeoutError, ReadTimeoutError, ProtocolError) as exc:
+                if isinstance(exc, ReadTimeoutError):
                     raise UpstreamTimeout(f"The {self.service} service did not answer in time.") from exc
                 self.replicas.mark_down(address)
                 if not (_never_reached_server(exc) or method in IDEMPOTENT_METHODS):
                     raise UpstreamUnavailable(f"The {self.service} service dropped the request.") from exc
+                continue
             except HTTPError as exc:
                 raise UpstreamUnavailable(f"The {self.service} service did not answer.") from exc
             finally:
                 self.replicas.release(address)
+            if method in IDEMPOTENT_METHODS and _worth_retrying(answer) and retried < self.retries:
+                if ends_at - time.monotonic() > 2 * RETRY_PAUSE_SECONDS:
+                    retried += 1
+                    tried.clear()  # the same replica may answer now
+                    time.sleep(RETRY_PAUSE_SECONDS)
+                    continue
+            return ServiceResponse(answer.status, answer.headers, answer.data)
 
     def get(self, path: str, **kwargs) -> ServiceResponse:
         return self.request("GET", path, **kwargs)

@@ -47,9 +47,11 @@ def new_client_ip() -> str:
 
 
 def edge_defaults() -> dict[str, str]:
-    """nginx's limits and trusted proxies as compose sets them when nothing overrides them."""
+    """nginx's limits and trusted proxies as compose sets them when nothing overrides them (its purge
+    token is a secret, not a limit: the stack's own is kept)."""
     edge = (ROOT / "deploy/compose/edge.yml").read_text()
-    return dict(re.findall(r"^\s+(NGINX_\w+): \$\{\w+:-([^}]*)\}", edge, re.M))
+    found = dict(re.findall(r"^\s+(NGINX_\w+): \$\{\w+:-([^}]*)\}", edge, re.M))
+    return {name: value for name, value in found.items() if name != "NGINX_PURGE_TOKEN"}
 
 
 class Client(requests.Session):

@@ -1,7 +1,7 @@
 """A client of the Swarm stack that runs inside its overlay network (tests/test_swarm.py).
 
 The stack publishes no port (the routing mesh cannot bind 127.0.0.1), so the test runs this file in a
-container attached to `<stack>_default` with one of the platform's images; standard library only.
+container attached to `<stack>_edge` with one of the platform's images; standard library only.
 Each command prints one JSON object on stdout:
 
     saga                 /health/, register, login, place an order, poll it until it is confirmed

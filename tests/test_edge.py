@@ -94,3 +94,52 @@ def test_product_reads_keep_working_while_redis_cache_is_down(product):
     finally:
         compose("start", "redis-cache")
     wait_for(lambda: Client().get("/health/").status_code == 200, timeout=60, interval=1)
+
+
+def test_every_spelling_of_a_product_url_shows_a_price_change_within_two_seconds(product, admin):
+    # given: the page read through its canonical URL, with a query string and with leading zeros
+    url = f"/api/products/{product['id']}/"
+    variants = [url, f"{url}?utm_source=mail", f"/api/products/0{product['id']}/"]
+    for variant in variants:
+        for _ in range(2):
+            response = Client().get(variant)
+            assert response.status_code == 200 and response.json()["id"] == product["id"]
+    # then: only the canonical one (the one a purge names) is stored at the edge
+    assert Client().get(variants[0]).headers["X-Cache-Status"] == "HIT"
+    assert {Client().get(v).headers["X-Cache-Status"] for v in variants[1:]} <= {"MISS", "EXPIRED", "BYPASS"}
+    # when an admin changes the price
+    new_price = f"{float(product['price']) + 2:.2f}"
+    changed_at = time.monotonic()
+    assert admin.client.patch(url, json={"price": new_price}, headers=admin.auth).status_code == 200
+    # then every spelling shows it within 2 seconds
+    for variant in variants:
+        wait_for(lambda v=variant: Client().get(v).json()["price"] == new_price, timeout=2.0, interval=0.05)
+    assert time.monotonic() - changed_at <= 2.0
+
+
+def test_the_stock_a_product_shows_follows_reservations_and_releases_within_two_seconds(admin, user):
+    # given: a product with 2 units, read anonymously and by the admin until every cache layer holds it
+    body = {"sku": f"STOCK-{uuid.uuid4().hex[:10]}", "name": "Last units", "category": "tools", "price": "3.00"}
+    made = admin.client.post("/api/products/", json=body | {"stock": 2}, headers=admin.auth)
+    assert made.status_code == 201, made.text
+    url = f"/api/products/{made.json()['id']}/"
+
+    def shown() -> tuple[int, int]:
+        return Client().get(url).json()["stock"], admin.client.get(url, headers=admin.auth).json()["stock"]
+
+    wait_for(lambda: Client().get(url).headers.get("X-Cache-Status") == "HIT", timeout=5)
+    assert shown() == (2, 2)
+    # when: a customer's order takes both units
+    order = user.client.post(
+        "/api/orders/", json={"items": [{"product_id": made.json()["id"], "quantity": 2}]}, headers=user.auth
+    )
+    assert order.status_code == 202, order.text
+    detail = f"/api/orders/{order.json()['id']}/"
+    wait_for(lambda: user.client.get(detail, headers=user.auth).json()["status"] == "confirmed", timeout=10)
+    confirmed_at = time.monotonic()
+    # then: within 2 s everyone sees none left
+    wait_for(lambda: shown() == (0, 0), timeout=2.0, interval=0.05)
+    assert time.monotonic() - confirmed_at <= 2.0
+    # when: the customer cancels, the units come back and are shown within 2 s of the release
+    assert user.client.post(f"{detail}cancel/", headers=user.auth).status_code == 200
+    wait_for(lambda: shown() == (2, 2), timeout=12.0, interval=0.05)  # the release travels by event

@@ -493,8 +493,9 @@ def swarm_view(stack: dict, builds: dict[str, dict]) -> dict[str, dict]:
         files = {}  # secret -> the variable it stands for
         for variable, value in service.get("environment", {}).items():
             base = variable.removesuffix("_FILE")
-            if variable.endswith("_FILE") and render.SECRET_ENV.get(base) and value.startswith(render.SECRETS_DIR):
-                env[base], files[render.SECRET_ENV[base]] = SECRET, base
+            secret = render.secret_for(name, base)
+            if variable.endswith("_FILE") and secret and value.startswith(render.SECRETS_DIR):
+                env[base], files[secret] = SECRET, base
             else:
                 env[variable] = None if value is None else render._unescape(value)
         health = copy.deepcopy(service.get("healthcheck"))

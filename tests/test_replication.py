@@ -1,10 +1,11 @@
 """Every shard server is a real primary with a real streaming hot standby."""
 
+import time
 import uuid
 
 import pytest
 
-from support import psql, wait_for
+from support import Client, psql, server_of, wait_for
 
 SERVERS = [
     (svc, db, n) for svc, db in (("user", "users"), ("product", "products"), ("order", "orders")) for n in (0, 1)
@@ -32,3 +33,40 @@ def test_replica_refuses_writes():
     with pytest.raises(Exception) as failure:
         psql("user-db-0-replica", "users", "CREATE TABLE must_fail (x int)")
     assert "read-only" in str(failure.value.stderr)
+
+
+def _receiving(replica: str, database: str) -> bool:
+    return psql(replica, database, "SELECT count(*) FROM pg_stat_wal_receiver WHERE pid IS NOT NULL") == [["1"]]
+
+
+def test_a_standby_that_stops_streaming_is_reported_and_serves_no_read(admin):
+    """A standby cut off from its primary looks caught up (nothing received, nothing to replay) while it
+    falls ever further behind: the services must notice the missing WAL receiver, not trust a zero lag."""
+    replica, database = "product-db-1-replica", "products"
+    conninfo = psql(replica, database, "SHOW primary_conninfo")[0][0]
+    try:
+        # given: the standby of product-db-1 stops streaming (no primary to stream from)
+        psql(replica, database, "ALTER SYSTEM SET primary_conninfo = ''")
+        psql(replica, database, "SELECT pg_reload_conf()")
+        wait_for(lambda: not _receiving(replica, database), timeout=20)
+        time.sleep(3)  # every process probes its replicas every REPLICA_CHECK_SECONDS (2)
+        # then: the shard report says so
+        report = admin.client.get("/api/products/admin/shards/", headers=admin.auth).json()
+        lags = {server["server"]: server["replica_lag"] for server in report["servers"]}
+        assert lags["db1"] == {"db1_replica": "not streaming"} and lags["db0"]["db0_replica"].endswith("s")
+        # and: a product made on that server now is found by anyone at once (a read from the stale standby
+        # would not find it): its reads go to the primary
+        made = []
+        while not made or server_of(made[-1]["id"]) != 1:
+            body = {"sku": f"STANDBY-{uuid.uuid4().hex[:10]}", "name": "Standby probe", "category": "tools"}
+            response = admin.client.post("/api/products/", json=body | {"price": "1.00"}, headers=admin.auth)
+            assert response.status_code == 201, response.text
+            made.append(response.json())
+        anonymous = Client()
+        assert anonymous.get(f"/api/products/{made[-1]['id']}/").status_code == 200
+        assert psql(replica, database, f"SELECT count(*) FROM products_product WHERE id = {made[-1]['id']}") == [["0"]]
+    finally:
+        quoted = conninfo.replace("'", "''")
+        psql(replica, database, f"ALTER SYSTEM SET primary_conninfo = '{quoted}'")
+        psql(replica, database, "SELECT pg_reload_conf()")
+        wait_for(lambda: _receiving(replica, database), timeout=30)

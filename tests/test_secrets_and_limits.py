@@ -6,7 +6,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -18,6 +20,8 @@ WELL_KNOWN = {
     "ADMIN_PASSWORD": "admin-Passw0rd!",
     "POSTGRES_PASSWORD": "postgres",
     "REPLICATION_PASSWORD": "replicator",
+    "PGBOUNCER_ADMIN_PASSWORD": "pgbouncer-admin",
+    "SEED_USER_PASSWORD": "seed-users-Passw0rd!",
 }
 
 
@@ -80,19 +84,43 @@ def test_a_django_process_refuses_a_well_known_secret():
     assert "Refusing to start with well-known secrets: DB_PASSWORD" in result.stderr
 
 
-def test_a_shard_server_refuses_a_well_known_password():
-    # a container of its own (no data volume): it must stop before initialising anything
-    image = json.loads(compose("config", "--format", "json"))["services"]["order-db-0"]["image"]
+REFUSALS = {
+    # service: (its environment with one well-known secret, what it says)
+    "order-db-0": (
+        {
+            "POSTGRES_DB": "x",
+            "POSTGRES_PASSWORD": "postgres",
+            "APP_PASSWORD": "real-1",
+            "REPLICATION_PASSWORD": "real-2",
+        },
+        "refusing to start with well-known passwords: POSTGRES_PASSWORD",
+    ),
+    "order-pgbouncer": (
+        {"PGBOUNCER_SERVERS": "db0=nowhere", "DB_NAME": "x", "APP_PASSWORD": "real-1"}
+        | {"PGBOUNCER_ADMIN_PASSWORD": "pgbouncer-admin"},
+        "refusing to start with the well-known PGBOUNCER_ADMIN_PASSWORD",
+    ),
+    "redis-broker": (
+        {"REDIS_USER": "celery", "REDIS_PASSWORD": "redis-broker"},
+        "refusing to start with a well-known Redis password",
+    ),
+    "nginx": ({"NGINX_PURGE_TOKEN": "edge-purge-dev"}, "refusing to start with the well-known EDGE_PURGE_TOKEN"),
+}
+
+
+@pytest.mark.parametrize("service", sorted(REFUSALS))
+def test_every_server_refuses_a_well_known_secret(service):
+    # a container of its own (no data volume, no network): it must stop before doing anything
+    environment, refusal = REFUSALS[service]
+    image = json.loads(compose("config", "--format", "json"))["services"][service]["image"]
     name = f"refuse-{uuid.uuid4().hex[:8]}"
+    flags = [part for key, value in environment.items() for part in ("-e", f"{key}={value}")]
     try:
-        result = _run(
-            "docker", "run", "--rm", "--name", name, "-e", "POSTGRES_DB=x", "-e", "POSTGRES_PASSWORD=postgres",
-            "-e", "APP_PASSWORD=a-real-one-1", "-e", "REPLICATION_PASSWORD=a-real-one-2", image, timeout=60,
-        )  # fmt: skip
+        result = _run("docker", "run", "--rm", "--name", name, "--network", "none", *flags, image, timeout=60)
     finally:
         _run("docker", "rm", "-f", name)
-    assert result.returncode == 1
-    assert "refusing to start with well-known passwords: POSTGRES_PASSWORD" in result.stderr
+    assert result.returncode == 1, result
+    assert refusal in result.stderr
 
 
 def test_only_the_user_web_service_holds_the_jwt_private_key():
@@ -105,9 +133,27 @@ def test_only_the_user_web_service_holds_the_jwt_private_key():
     assert holders == {"user"}
 
 
-def _through_pgbouncer(pool: str, sql: str) -> subprocess.CompletedProcess:
-    command = f'PGPASSWORD="$APP_PASSWORD" psql -h 127.0.0.1 -p 6432 -U app -d {pool} -tAc "{sql}"'
+def _through_pgbouncer(pool: str, sql: str, *, as_admin: bool = False) -> subprocess.CompletedProcess:
+    login = (
+        'PGPASSWORD="$PGBOUNCER_ADMIN_PASSWORD" psql -U pgbouncer_admin'
+        if as_admin
+        else 'PGPASSWORD="$APP_PASSWORD" psql -U app'
+    )
+    command = f'{login} -h 127.0.0.1 -p 6432 -d {pool} -tAc "{sql}"'
     return _run("docker", "compose", "exec", "-T", "order-pgbouncer", "sh", "-c", command, timeout=60)
+
+
+def test_pgbouncers_admin_console_is_its_own_users_not_the_applications():
+    # when: the application's user and the console's own user ask the console
+    as_app = _through_pgbouncer("pgbouncer", "SHOW POOLS")
+    as_admin = _through_pgbouncer("pgbouncer", "SHOW POOLS", as_admin=True)
+    pause = _through_pgbouncer("pgbouncer", "PAUSE db0")
+    # then: only the console's user is let in; the application can neither read nor pause the pools
+    assert as_app.returncode != 0 and "not allowed" in as_app.stderr, as_app
+    assert pause.returncode != 0, pause
+    assert as_admin.returncode == 0 and "db0_maint" in as_admin.stdout, as_admin
+    # and the console's user is no database role: it reaches no server pool
+    assert _through_pgbouncer("db0", "SELECT 1", as_admin=True).returncode != 0
 
 
 def test_the_application_role_has_a_statement_timeout_and_maintenance_pools_have_none():
@@ -225,8 +271,10 @@ def test_the_cache_holds_json_never_pickle(products):
     assert response.status_code == 200
     # when: every string value the product service keeps in redis-cache is read back
     script = (
-        "for k in $(redis-cli --scan --pattern 'product:*' | head -n 100); do "
-        'if [ "$(redis-cli TYPE "$k")" = string ]; then printf "%s\\t" "$k"; redis-cli --raw GET "$k"; fi; done'
+        # as the cache's own user (the ACL of deploy/redis/entrypoint.sh)
+        'r() { redis-cli --user app --pass "$REDIS_PASSWORD" --no-auth-warning "$@"; }; '
+        "for k in $(r --scan --pattern 'product:*' | head -n 100); do "
+        'if [ "$(r TYPE "$k")" = string ]; then printf "%s\\t" "$k"; r --raw GET "$k"; fi; done'
     )
     lines = compose("exec", "-T", "redis-cache", "sh", "-c", script).splitlines()
     values = dict(line.split("\t", 1) for line in lines if "\t" in line)
@@ -238,3 +286,97 @@ def test_the_cache_holds_json_never_pickle(products):
         except ValueError:
             pytest.fail(f"{key} does not hold JSON: {value[:60]!r}")
     assert any(isinstance(json.loads(value), dict) for value in values.values()), values.keys()
+
+
+def _timed_get(client: Client, path: str, headers: dict) -> tuple[float, int, dict]:
+    started = time.monotonic()
+    response = client.get(path, headers=headers, timeout=30)
+    return time.monotonic() - started, response.status_code, response.json()
+
+
+def test_a_replica_that_hangs_holds_only_a_few_requests_and_the_rest_are_served_at_once(user):
+    """A standby that accepts connections and never answers (paused) must not hold every thread of the
+    service: the bulkhead lets REPLICA_MAX_IN_FLIGHT reads of a process wait on it, the rest go to the
+    primary; the waiting ones end within the request's budget (200 from the primary, or a JSON 504)."""
+    replica = f"order-db-{server_of(user.id)}-replica"
+    compose("pause", replica)
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            results = list(pool.map(lambda _: _timed_get(Client(), "/api/orders/", user.auth), range(16)))
+    finally:
+        compose("unpause", replica)
+    fast = [r for r in results if r[0] < 2.0 and r[1] == 200]
+    slow = [r for r in results if r not in fast]
+    # 2 order processes x REPLICA_MAX_IN_FLIGHT (2) reads may wait on the replica, and a probe per process
+    assert len(fast) >= 16 - 6, results
+    for seconds, status, body in slow:
+        assert seconds < 9.5, results  # within the gateway's 8 s budget, before nginx's own 10 s
+        assert status == 200 or (status == 504 and body["error"]["code"] == "upstream_timeout"), results
+
+
+def test_a_request_that_cannot_finish_gets_the_platforms_json_504_within_its_budget(user):
+    """Every hop shares one budget (REQUEST_BUDGET_SECONDS, 8): with the order server paused, a read of
+    one's orders is answered 504 in the one error shape by the platform itself, before nginx's 10 s."""
+    server = f"order-db-{server_of(user.id)}"
+    compose("pause", server, f"{server}-replica")
+    try:
+        seconds, status, body = _timed_get(Client(), "/api/orders/", user.auth)
+    finally:
+        compose("unpause", server, f"{server}-replica")
+    assert status == 504 and body["error"]["code"] == "upstream_timeout", body
+    assert 7.0 <= seconds < 9.5
+
+
+def _purge(container: str, token: str | None) -> str:
+    header = f'-H "X-Purge-Token: {token}"' if token else ""
+    url = "http://nginx:8081/purge/api/products/1/"
+    return compose("exec", "-T", container, "sh", "-c", f"curl -s -o /dev/null -w '%{{http_code}}' {header} {url}")
+
+
+def test_only_the_product_worker_can_purge_the_edge():
+    token = compose("exec", "-T", "product-worker", "sh", "-c", 'printf %s "$EDGE_PURGE_TOKEN"')
+    # the product worker, with its token: purged (200) or nothing to purge (404)
+    assert _purge("product-worker", "$EDGE_PURGE_TOKEN") in {"200", "404"}
+    # nobody else holds the token, and without it nginx refuses
+    assert compose("exec", "-T", "product", "sh", "-c", 'printf %s "${EDGE_PURGE_TOKEN:-none}"') == "none"
+    assert _purge("gateway", None) == "403"
+    assert _purge("product-worker", "not-" + token) == "403"
+    assert _purge("product-worker", None) == "403"
+
+
+def _redis(container: str, *args: str, user: str | None = None, password_var: str | None = None) -> str:
+    auth = f'--user {user} --pass "${password_var}" --no-auth-warning ' if user else ""
+    return compose("exec", "-T", container, "sh", "-c", f"redis-cli {auth}{' '.join(args)} 2>&1").strip()
+
+
+@pytest.mark.parametrize(("container", "user"), [("redis-cache", "app"), ("redis-broker", "celery")])
+def test_redis_needs_its_roles_password_and_refuses_admin_commands(container, user):
+    # without credentials: only PING (the health check)
+    assert _redis(container, "ping") == "PONG"
+    assert "NOPERM" in _redis(container, "get", "anything")
+    # with the role's user: its work, never the admin's
+    assert _redis(container, "set", "acl-probe", "1", user=user, password_var="REDIS_PASSWORD") == "OK"
+    assert "NOPERM" in _redis(container, "flushall", user=user, password_var="REDIS_PASSWORD")
+    assert "NOPERM" in _redis(container, "config", "get", "dir", user=user, password_var="REDIS_PASSWORD")
+    assert "WRONGPASS" in _redis(container, "ping", user=user, password_var="NO_SUCH_VARIABLE")
+    _redis(container, "del", "acl-probe", user=user, password_var="REDIS_PASSWORD")
+
+
+def _reaches(container: str, host: str, port: int) -> bool:
+    code = f"import socket; socket.create_connection(('{host}', {port}), timeout=2)"
+    return (
+        compose("exec", "-T", container, "sh", "-c", f'python3 -c "{code}" 2>/dev/null && echo yes || echo no')
+        == "yes\n"
+    )
+
+
+def test_the_tiers_are_networks_of_their_own_the_edge_reaches_neither_postgres_nor_redis():
+    # the gateway (edge and application tiers) reaches the services, never the data or the broker tier
+    assert _reaches("gateway", "product", 8000)
+    assert not _reaches("gateway", "user-pgbouncer", 6432)
+    assert not _reaches("gateway", "redis-cache", 6379)
+    # nginx does not even know their names
+    hosts = compose("exec", "-T", "nginx", "sh", "-c", "getent hosts user-db-0 redis-broker user-pgbouncer || true")
+    assert hosts.strip() == ""
+    # a service reaches its PgBouncer and Redis
+    assert _reaches("order", "order-pgbouncer", 6432) and _reaches("order", "redis-broker", 6379)

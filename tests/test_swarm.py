@@ -32,7 +32,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = os.environ.get("IMAGE_PREFIX", "scaling-django")
 STACK = os.environ.get("SWARM_STACK", f"{PREFIX}-swarm")
-NETWORK = f"{STACK}_default"
+NETWORK = f"{STACK}_edge"  # nginx's tier (the stack's networks are compose's tiers)
 PRODUCT = f"{STACK}_product"
 CLIENT = ROOT / "tests" / "swarm_client.py"
 REPORT = ROOT / os.environ.get("SWARM_DIR", ".swarm") / "smoke.json"

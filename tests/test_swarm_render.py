@@ -78,15 +78,18 @@ def test_secrets_are_files_and_nothing_is_published(stack):
     render = swarm_render()
     for name, service in stack["services"].items():
         assert "ports" not in service, name
-        assert not set(service["environment"]) & set(render.SECRET_ENV), name
+        assert not [variable for variable in service["environment"] if render.secret_for(name, variable)], name
         mounted = {secret["target"] for secret in service.get("secrets", [])}
         for variable, value in service["environment"].items():
-            if variable.removesuffix("_FILE") in render.SECRET_ENV:
+            if render.secret_for(name, variable.removesuffix("_FILE")):
                 assert value.removeprefix(render.SECRETS_DIR + "/") in mounted, (name, variable)
     # the private key goes to the user web service only, as in compose
     private = [name for name, s in stack["services"].items() if "jwt_private" in json.dumps(s.get("secrets", []))]
     assert private == ["user"]
-    assert stack["networks"]["default"] == {"driver": "overlay", "attachable": True}
+    # compose's tiers, each an attachable overlay (a container on this machine joins the edge's)
+    assert set(stack["networks"]) == {"edge", "app", "data", "broker", "purge"}
+    assert all(network == {"driver": "overlay", "attachable": True} for network in stack["networks"].values())
+    assert stack["services"]["nginx"]["networks"] == ["edge", "purge"]
 
 
 def test_a_changed_secret_value_is_a_new_swarm_secret():

@@ -19,6 +19,10 @@ write admin-password "$(random)"
 write db-app-password "$(random)"
 write db-postgres-password "$(random)"
 write db-replication-password "$(random)"
+write pgbouncer-admin-password "$(random)"
+write edge-purge-token "$(random)"
+write redis-cache-password "$(random)"
+write redis-broker-password "$(random)"
 if [ -s "$dir/jwt_private.pem" ] && [ -s "$dir/jwt_public.pem" ]; then
   echo "kept    the JWT key pair in $dir"
 else

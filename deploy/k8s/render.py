@@ -34,6 +34,10 @@ SECRET_FILES = (
     "db-app-password",
     "db-postgres-password",
     "db-replication-password",
+    "pgbouncer-admin-password",
+    "edge-purge-token",
+    "redis-cache-password",
+    "redis-broker-password",
     "jwt_private.pem",
     "jwt_public.pem",
 )

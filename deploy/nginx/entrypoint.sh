@@ -4,6 +4,17 @@ set -o errexit -o pipefail -o nounset
 : "${NGINX_MAX_BODY:=1m}" "${NGINX_LOGIN_RATE:=5r/m}" "${NGINX_LOGIN_BURST:=3}"
 : "${NGINX_API_RATE:=50r/s}" "${NGINX_API_BURST:=200}" "${NGINX_CONN_LIMIT:=200}" "${NGINX_TRUSTED_PROXIES:=}"
 export NGINX_MAX_BODY NGINX_LOGIN_RATE NGINX_LOGIN_BURST NGINX_API_RATE NGINX_API_BURST NGINX_CONN_LIMIT NGINX_TRUSTED_PROXIES
+# the token every purge must carry (only the product worker has it); the well-known default is refused
+# unless ALLOW_INSECURE_DEFAULTS=1. It may come from the file NGINX_PURGE_TOKEN_FILE names (Swarm secrets).
+. /usr/local/lib/secret-env.sh
+secret_env NGINX_PURGE_TOKEN
+: "${NGINX_PURGE_TOKEN:?}" "${ALLOW_INSECURE_DEFAULTS:=0}"
+if [ "$NGINX_PURGE_TOKEN" = edge-purge-dev ] && [ "$ALLOW_INSECURE_DEFAULTS" != 1 ]; then
+  echo "refusing to start with the well-known EDGE_PURGE_TOKEN: run \`make env\`," \
+    "or set ALLOW_INSECURE_DEFAULTS=1 on a development machine." >&2
+  exit 1
+fi
+export NGINX_PURGE_TOKEN
 # X-Forwarded-For is believed only from the proxies listed (addresses or CIDRs, comma- or space-separated);
 # none by default, so a client cannot choose the address its rate limits are counted on.
 : >/etc/nginx/trusted_proxies.conf

@@ -6,11 +6,21 @@
 # statement timeout (the application role's is DB_STATEMENT_TIMEOUT): `migrate_shards`, `move_shard` and
 # `shard_report` use those (shared/db/databases.py). QUERY_TIMEOUT (seconds) cuts off any query still
 # running, in every pool: the backstop for a server that cannot enforce its own timeout.
+# The admin console (database `pgbouncer`: SHOW, PAUSE, RELOAD ...) belongs to its own user,
+# PGBOUNCER_ADMIN_USER with PGBOUNCER_ADMIN_PASSWORD, never to the application's: a compromised
+# application cannot pause or reconfigure the pools. That user is no PostgreSQL role: it reaches only
+# the console. The well-known default password is refused unless ALLOW_INSECURE_DEFAULTS=1.
 set -o errexit -o pipefail -o nounset
 # the password may come from the file APP_PASSWORD_FILE names (Docker Swarm secrets)
 . /usr/local/lib/secret-env.sh
-secret_env APP_PASSWORD
+secret_env APP_PASSWORD PGBOUNCER_ADMIN_PASSWORD
 : "${PGBOUNCER_SERVERS:?}" "${DB_NAME:?}" "${APP_USER:=app}" "${APP_PASSWORD:?}"
+: "${PGBOUNCER_ADMIN_USER:=pgbouncer_admin}" "${PGBOUNCER_ADMIN_PASSWORD:?}" "${ALLOW_INSECURE_DEFAULTS:=0}"
+if [ "$PGBOUNCER_ADMIN_PASSWORD" = pgbouncer-admin ] && [ "$ALLOW_INSECURE_DEFAULTS" != 1 ]; then
+  echo "refusing to start with the well-known PGBOUNCER_ADMIN_PASSWORD: run \`make env\`," \
+    "or set ALLOW_INSECURE_DEFAULTS=1 on a development machine." >&2
+  exit 1
+fi
 : "${POOL_SIZE:=10}" "${MAX_CLIENT_CONN:=400}" "${QUERY_TIMEOUT:=10}" "${MAINTENANCE_POOL_SIZE:=2}"
 
 conf=/etc/pgbouncer/pgbouncer.ini
@@ -28,8 +38,8 @@ listen_port = 6432
 unix_socket_dir =
 auth_type = scram-sha-256
 auth_file = /etc/pgbouncer/userlist.txt
-admin_users = $APP_USER
-stats_users = $APP_USER
+admin_users = $PGBOUNCER_ADMIN_USER
+stats_users = $PGBOUNCER_ADMIN_USER
 pool_mode = transaction
 max_client_conn = $MAX_CLIENT_CONN
 default_pool_size = $POOL_SIZE
@@ -47,7 +57,10 @@ log_disconnections = 0
 INI
 } >"$conf"
 # a " inside a name or password is written "" in the userlist
-printf '"%s" "%s"\n' "${APP_USER//\"/\"\"}" "${APP_PASSWORD//\"/\"\"}" >/etc/pgbouncer/userlist.txt
+{
+  printf '"%s" "%s"\n' "${APP_USER//\"/\"\"}" "${APP_PASSWORD//\"/\"\"}"
+  printf '"%s" "%s"\n' "${PGBOUNCER_ADMIN_USER//\"/\"\"}" "${PGBOUNCER_ADMIN_PASSWORD//\"/\"\"}"
+} >/etc/pgbouncer/userlist.txt
 chown -R postgres:postgres /etc/pgbouncer
 mkdir -p /var/run/postgresql && chown postgres /var/run/postgresql
 exec runuser -u postgres -- pgbouncer "$conf"

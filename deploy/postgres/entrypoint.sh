@@ -77,7 +77,9 @@ SQL
 init_replica() {
   : "${PRIMARY_HOST:?}"
   local slot
-  slot=$(hostname | tr -c 'a-z0-9\n' '_')
+  # named after the primary it streams from, not after this container: a re-cloned standby takes
+  # its slot over (dropped and made again below) instead of leaving one behind that holds WAL
+  slot=$(printf '%s_standby' "$PRIMARY_HOST" | tr -c 'a-z0-9\n' '_')
   slot="${REPLICA_SLOT:-${slot}}"
   echo "cloning $PRIMARY_HOST into a hot standby (slot $slot)"
   export PGPASSWORD="$REPLICATION_PASSWORD"

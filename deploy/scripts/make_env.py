@@ -28,7 +28,13 @@ SECRETS: dict[str, tuple[str, int]] = {
     "DB_PASSWORD": ("app", 24),
     "POSTGRES_PASSWORD": ("postgres", 24),
     "REPLICATION_PASSWORD": ("replicator", 24),
+    "PGBOUNCER_ADMIN_PASSWORD": ("pgbouncer-admin", 24),
+    "EDGE_PURGE_TOKEN": ("edge-purge-dev", 24),
+    "REDIS_CACHE_PASSWORD": ("redis-cache", 24),
+    "REDIS_BROKER_PASSWORD": ("redis-broker", 24),
     "ADMIN_PASSWORD": ("admin-Passw0rd!", 18),
+    # the one password of the million users of `make seed SIZE=large` (the benchmark logs in as them)
+    "SEED_USER_PASSWORD": ("seed-users-Passw0rd!", 18),
 }
 FLAG = "ALLOW_INSECURE_DEFAULTS"
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")

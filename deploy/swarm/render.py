@@ -28,9 +28,10 @@ does not say is decided here, by the kind of service (`kind_of`):
 - web health checks are `/health/live/`: a Swarm health check replaces a task that fails it, and a
   database or cache outage must not restart every replica (`/health/` stays the readiness check of
   compose and Kubernetes);
-- no published port: the routing mesh cannot bind 127.0.0.1, so nothing is published; the network is
-  an attachable overlay and clients on this machine reach nginx from a container attached to it
-  (`docker run --network <stack>_default ...`, tests/test_swarm.py).
+- networks: compose's tiers (edge, app, data, broker, purge), each an attachable overlay;
+- no published port: the routing mesh cannot bind 127.0.0.1, so nothing is published; clients on this
+  machine reach nginx from a container attached to the edge network
+  (`docker run --network <stack>_edge ...`, tests/test_swarm.py).
 """
 
 from __future__ import annotations
@@ -55,6 +56,16 @@ SECRET_ENV = {
     "ADMIN_PASSWORD": "admin_password",
     "POSTGRES_PASSWORD": "postgres_password",
     "REPLICATION_PASSWORD": "replication_password",
+    "PGBOUNCER_ADMIN_PASSWORD": "pgbouncer_admin_password",
+    "REDIS_CACHE_PASSWORD": "redis_cache_password",
+    "REDIS_BROKER_PASSWORD": "redis_broker_password",
+    "EDGE_PURGE_TOKEN": "edge_purge_token",
+    "NGINX_PURGE_TOKEN": "edge_purge_token",  # nginx's name for the product worker's token
+}
+# a variable that holds a different secret in different services: each Redis's own password
+SECRET_ENV_OF = {
+    ("redis-cache", "REDIS_PASSWORD"): "redis_cache_password",
+    ("redis-broker", "REDIS_PASSWORD"): "redis_broker_password",
 }
 # compose volumes that hold the JWT key pair -> the secret (a file `make swarm-up` makes) mounted instead
 KEY_VOLUMES = {"jwt-private": ("jwt_private", PRIVATE_NAME), "jwt-public": ("jwt_public", PUBLIC_NAME)}
@@ -77,6 +88,11 @@ RESOURCES = {
 }
 STATEFUL = {"shard-server", "redis", "prometheus"}  # pinned to their node, stop-first
 DJANGO = {"web", "worker", "job"}  # processes that run as the image's user `app` (uid 1000)
+
+
+def secret_for(service: str, variable: str) -> str | None:
+    """The Swarm secret that holds `variable` of compose service `service`, or None if it is no secret."""
+    return SECRET_ENV_OF.get((service, variable)) or SECRET_ENV.get(variable)
 
 
 def kind_of(service: dict) -> str:
@@ -153,8 +169,8 @@ def _service(name: str, service: dict, secret_values: dict[str, bytes]) -> tuple
     kind = kind_of(service)
     environment, used = {}, {}
     for variable, value in (service.get("environment") or {}).items():
-        if variable in SECRET_ENV:
-            secret = SECRET_ENV[variable]
+        secret = secret_for(name, variable)
+        if secret:
             used[secret] = _unescape(value or "").encode()
             environment[f"{variable}_FILE"] = f"{SECRETS_DIR}/{secret}"
         else:
@@ -179,13 +195,15 @@ def _service(name: str, service: dict, secret_values: dict[str, bytes]) -> tuple
     rendered = {
         "image": service["image"],
         "environment": environment,
-        "networks": ["default"],
+        "networks": sorted(service.get("networks") or {"default": None}),  # compose's tiers
         "deploy": _deploy(name, kind),
     }
     for key in ("command", "entrypoint", "stop_grace_period"):
         if service.get(key) is not None:
             rendered[key] = service[key]
-    healthcheck = _healthcheck(kind, service.get("healthcheck"), {v: s for v, s in SECRET_ENV.items() if s in used})
+    variables = {*SECRET_ENV, *(variable for _, variable in SECRET_ENV_OF)}
+    secret_of = {variable: secret_for(name, variable) for variable in variables}
+    healthcheck = _healthcheck(kind, service.get("healthcheck"), {v: s for v, s in secret_of.items() if s in used})
     if healthcheck:
         rendered["healthcheck"] = healthcheck
     if volumes:
@@ -220,10 +238,12 @@ def render(model: dict, key_files: dict[str, bytes] | None = None) -> tuple[dict
             if secrets.setdefault(secret, value) != value:
                 raise ValueError(f"secret {secret} has two values (e.g. DB_PASSWORD and APP_PASSWORD differ)")
     used_volumes = {v["source"] for s in services.values() for v in s.get("volumes", []) if v["type"] == "volume"}
+    used_networks = {network for s in services.values() for network in s["networks"]}
     stack = {
         "version": "3.9",
         "services": services,
-        "networks": {"default": {"driver": "overlay", "attachable": True}},
+        # compose's tiers as overlays; attachable, so a container on this machine can join the edge's
+        "networks": {name: {"driver": "overlay", "attachable": True} for name in sorted(used_networks)},
         "volumes": {name: {} for name in sorted(used_volumes)},
         "secrets": {
             secret: {"name": secret_name(secret, value), "file": f"secrets/{secret}"}

@@ -93,7 +93,7 @@ up() {
   echo "--> seeding the admin account and the demo catalog"
   seed
   echo "--> ready: nothing is published; reach nginx from a container on the attachable network:"
-  echo "    docker run --rm --network ${SWARM_STACK}_default --entrypoint curl $IMAGE_PREFIX/nginx -s http://nginx/health/"
+  echo "    docker run --rm --network ${SWARM_STACK}_edge --entrypoint curl $IMAGE_PREFIX/nginx -s http://nginx/health/"
 }
 
 # removes the stack and waits until its tasks and network are gone (a new deploy would race them);

@@ -51,6 +51,10 @@ def merged_schema() -> dict:
         part = client_for(service).get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"}).json()
         merged["paths"].update(part.get("paths", {}))
         for section, entries in part.get("components", {}).items():
-            merged["components"].setdefault(section, {}).update(entries)
+            known = merged["components"].setdefault(section, {})
+            clashes = [name for name, value in entries.items() if name in known and known[name] != value]
+            if clashes:  # two services name different things alike: one would describe the other's operations
+                raise ValueError(f"{service} redefines the components {clashes} of another service")
+            known.update(entries)
     _schema_cache["schema"] = (time.monotonic(), merged)
     return merged

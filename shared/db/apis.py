@@ -2,10 +2,10 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from shared.auth.permissions import IsStaff
 from shared.db.resharding import shard_report
+from shared.http.views import APIView
 
 
 class ShardReportApi(APIView):

@@ -1,7 +1,10 @@
-"""Query-plan checks for tests: what a call sends to the shard primaries, and which plans scan a table.
+"""Query-plan checks: what a call sends to the shard servers, and which plans scan a large table.
 
-Used by each service's `test_query_plans.py`: call the selectors, capture every statement they send to
-each primary, EXPLAIN it there, and fail on a sequential scan of a large table.
+Each service lists its public reads in `<app>/query_plans.py` (`public_reads()`, `LARGE_TABLES`,
+`MENTIONING`), named by its `QUERY_PLANS` setting. Its `test_query_plans.py` runs them on a test data
+set, and `manage.py check_query_plans` on the data the service holds (`make bench-sizes` runs it on the
+large data set): call the reads, capture every statement they send to each server, EXPLAIN it there,
+and fail on a sequential scan of a large table.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ from django.test.utils import CaptureQueriesContext
 from shared.db import shards
 
 
-def statements_sent(call: Callable[[], object], *, mentioning: str) -> list[tuple[str, str]]:
-    """(alias, SQL) of every statement `call()` sends to a shard primary whose SQL mentions `mentioning`
-    (EXPLAINs that the call itself runs are left out)."""
+def statements_sent(
+    call: Callable[[], object], *, mentioning: str, aliases: Collection[str] | None = None
+) -> list[tuple[str, str]]:
+    """(alias, SQL) of every statement `call()` sends to a shard primary (or to each of `aliases`) whose
+    SQL mentions `mentioning` (EXPLAINs that the call itself runs are left out)."""
     with ExitStack() as stack:
         captured = {
-            alias: stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in shards.primaries()
+            alias: stack.enter_context(CaptureQueriesContext(connections[alias]))
+            for alias in (aliases or shards.primaries())
         }
         call()
     return [
@@ -43,3 +49,17 @@ def sequential_scans(alias: str, sql: str, *, tables: Collection[str]) -> list[s
                 cursor.execute("EXPLAIN " + sql)
                 found.append(f"{sql}\n" + "\n".join(row[0] for row in cursor.fetchall()))
     return found
+
+
+def check(
+    reads: list[Callable[[], object]],
+    *,
+    tables: Collection[str],
+    mentioning: str,
+    aliases: Collection[str] | None = None,
+) -> tuple[int, list[str]]:
+    """Run every read; (number of statements they sent, the ones whose plan scans one of `tables`)."""
+    statements = [
+        statement for read in reads for statement in statements_sent(read, mentioning=mentioning, aliases=aliases)
+    ]
+    return len(statements), [scan for alias, sql in statements for scan in sequential_scans(alias, sql, tables=tables)]

@@ -1,10 +1,15 @@
 """Choosing the database a read goes to: a healthy, fresh replica of the right shard, else its primary.
 
 - Weighted random choice among the replicas of a server (the seed's LoadBalancedDatabaseRouter).
-- A replica whose connection breaks during a query (`is_connection_error`), that fails a probe, or
-  whose replay lag exceeds `REPLICA_MAX_LAG_SECONDS`, leaves the rotation for `REPLICA_RETRY_SECONDS`;
-  with no replica left, reads use the primary. Any other error of a query (bad input: DataError,
-  ProgrammingError, IntegrityError; a statement timeout) is the query's own and propagates.
+- A replica whose connection breaks during a query (`is_connection_error`), that fails a probe, that
+  does not stream from its primary (no WAL receiver: it would serve ever older data while its replay
+  lag looks like 0), or whose replay lag exceeds `REPLICA_MAX_LAG_SECONDS`, leaves the rotation for
+  `REPLICA_RETRY_SECONDS`; with no replica left, reads use the primary. Any other error of a query
+  (bad input: DataError, ProgrammingError, IntegrityError; a statement timeout) is the query's own
+  and propagates.
+- A bulkhead: at most `REPLICA_MAX_IN_FLIGHT` reads of a process wait on one replica at a time; more go
+  to the primary. A replica that hangs (accepts, never answers) holds that many threads until
+  PgBouncer's query_timeout ends their queries, which takes it out of rotation; never every thread.
 - Read-your-writes: while the request is pinned (see `pinning.py`), reads use the primary.
 
 State is per process (each gunicorn worker keeps its own view), which is what a router inside a
@@ -14,6 +19,7 @@ worker can know without another network hop.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -30,11 +36,15 @@ from shared.db import pinning, shards
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Bytes of WAL received but not yet replayed are 0 on an idle, caught-up standby; only then is the
-# age of the last replayed transaction a lag (on an idle primary it just grows).
+# A standby whose WAL receiver is not running (its primary is gone, or it lost its slot) replays
+# nothing more while it looks caught up: its lag is infinite. Anyone sees the receiver's pid
+# (the details need pg_read_all_stats). Otherwise: bytes of WAL received but not yet replayed are 0 on
+# an idle, caught-up standby; only then is the age of the last replayed transaction a lag (on an idle
+# primary it just grows).
 LAG_SQL = """
 SELECT CASE
     WHEN NOT pg_is_in_recovery() THEN NULL
+    WHEN NOT EXISTS (SELECT FROM pg_stat_wal_receiver WHERE pid IS NOT NULL) THEN 'Infinity'::float8
     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
     ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
 END
@@ -69,6 +79,19 @@ class ReplicaHealth:
         self._lock = threading.Lock()
         self._down_until: dict[str, float] = {}
         self._checked_at: dict[str, float] = {}
+        self._in_flight: dict[str, int] = {}
+
+    def enter(self, alias: str) -> bool:
+        """Count a read starting on `alias`; False (and nothing counted) when it has all it may have."""
+        with self._lock:
+            if self._in_flight.get(alias, 0) >= settings.REPLICA_MAX_IN_FLIGHT:
+                return False
+            self._in_flight[alias] = self._in_flight.get(alias, 0) + 1
+            return True
+
+    def leave(self, alias: str) -> None:
+        with self._lock:
+            self._in_flight[alias] = max(0, self._in_flight.get(alias, 1) - 1)
 
     def mark_down(self, alias: str, reason: str) -> None:
         retry = settings.REPLICA_RETRY_SECONDS
@@ -87,11 +110,18 @@ class ReplicaHealth:
         return self._probe(alias) if due else True
 
     def _probe(self, alias: str) -> bool:
+        if not self.enter(alias):  # a probe waits on the replica like a read: inside the bulkhead
+            return False
         try:
             lag = replica_lag_seconds(alias)
         except (DatabaseError, InterfaceError) as exc:  # the probe's SQL is ours: any error is the replica's
             connections[alias].close()
             self.mark_down(alias, f"probe failed: {exc.__class__.__name__}")
+            return False
+        finally:
+            self.leave(alias)
+        if lag == math.inf:
+            self.mark_down(alias, "not streaming from its primary (no WAL receiver)")
             return False
         if lag is not None and lag > settings.REPLICA_MAX_LAG_SECONDS:
             self.mark_down(alias, f"replay lag {lag:.1f}s")
@@ -102,13 +132,15 @@ class ReplicaHealth:
         with self._lock:
             self._down_until.clear()
             self._checked_at.clear()
+            self._in_flight.clear()
 
 
 health = ReplicaHealth()
 
 
 def replica_lag_seconds(alias: str) -> float | None:
-    """Replay lag of the replica behind `alias` in seconds (None if it is not a standby)."""
+    """Replay lag of the replica behind `alias` in seconds (None if it is not a standby, infinite if it
+    does not stream from its primary)."""
     with connections[alias].cursor() as cursor:
         cursor.execute(LAG_SQL)
         value = cursor.fetchone()[0]
@@ -131,10 +163,11 @@ def run_read(primary: str, read: Callable[[str], T]) -> T:
 
     Querysets are lazy, so `read` must evaluate them (`list(...)`, `.get()`, `.count()`). An error
     that is not the connection's (`is_connection_error`) propagates and leaves the replica in rotation:
-    input that makes a query fail must not take replicas out for everyone.
+    input that makes a query fail must not take replicas out for everyone. A replica with
+    `REPLICA_MAX_IN_FLIGHT` reads of this process waiting on it gets no more (the bulkhead).
     """
     alias = read_alias(primary)
-    if alias == primary:
+    if alias == primary or not health.enter(alias):
         return read(primary)
     try:
         return read(alias)
@@ -144,6 +177,8 @@ def run_read(primary: str, read: Callable[[str], T]) -> T:
         connections[alias].close()
         health.mark_down(alias, f"query failed: {exc.__class__.__name__}")
         return read(primary)
+    finally:
+        health.leave(alias)
 
 
 def run_read_for_id(object_id: int, read: Callable[[str], T]) -> T:

@@ -14,6 +14,7 @@ are deleted only when no process routes to them any more. Run it with `manage.py
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -120,7 +121,9 @@ def shard_report() -> list[dict]:
         for replica in server.replicas:
             try:
                 lag = replicas.replica_lag_seconds(replica)
-                lags[replica] = "not a standby" if lag is None else f"{lag:.3f}s"
+                lags[replica] = (
+                    "not a standby" if lag is None else "not streaming" if lag == math.inf else f"{lag:.3f}s"
+                )
             except Exception as exc:  # noqa: BLE001
                 connections[replica].close()
                 lags[replica] = f"down ({exc.__class__.__name__})"

@@ -1,7 +1,8 @@
 """CDN cache headers, decided per class of path, so that nginx (the edge) and browsers cache right.
 
 - public catalog reads: `Cache-Control: public, max-age=..., stale-while-revalidate=...` for
-  browsers, `X-Accel-Expires` for the edge (nginx honours it, strips it, and is purged on change),
+  browsers, `X-Accel-Expires` for the edge (nginx honours it, strips it, and is purged on change;
+  0 for a spelling of a purged URL that a purge would not name, see `PublicPolicy.canonical_only`),
   `Vary: Authorization` because the answer may differ for a signed-in caller;
 - anything user-specific, any write, anything sent with credentials: `private, no-store`;
 - `ETag` on every 200 GET, and 304 for a matching `If-None-Match` (Django's ConditionalGetMiddleware,
@@ -24,6 +25,14 @@ class PublicPolicy:
     max_age: int
     stale_while_revalidate: int
     edge_seconds: int
+    # the edge stores only the canonical spelling of such a URL (no query string, no leading zeros in
+    # an ID), the one a purge names: another spelling of the same page could not be purged
+    canonical_only: bool = False
+
+
+def is_canonical(request) -> bool:
+    """No query string, and no number in the path written with leading zeros (`/api/products/007/`)."""
+    return not request.META.get("QUERY_STRING") and not re.search(r"/0+\d", request.path)
 
 
 PRIVATE = "private, no-store"
@@ -49,7 +58,8 @@ class CacheHeadersMiddleware:
         response["Cache-Control"] = (
             f"public, max-age={policy.max_age}, stale-while-revalidate={policy.stale_while_revalidate}"
         )
-        response["X-Accel-Expires"] = str(policy.edge_seconds)
+        edge_may_store = not policy.canonical_only or is_canonical(request)
+        response["X-Accel-Expires"] = str(policy.edge_seconds if edge_may_store else 0)
         patch_vary_headers(response, ["Authorization"])
         return response
 

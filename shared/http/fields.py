@@ -4,9 +4,11 @@ They are DRF's fields with the platform's input rules, so that hostile input is 
 errors at the edge of a service, never a database error (a 500) further in:
 
 - numbers are written with ASCII digits only (`int()` and `Decimal()` take e.g. Arabic-Indic digits);
+  decimals are strings in the one syntax their OpenAPI `pattern` states (as the API writes them);
 - integers are bounded, by default to a PostgreSQL `integer` column; give `min_value`/`max_value`
   matching the column (e.g. `MAX_ID` for a `bigint` ID) for anything else;
-- text holds no control characters (C0 and C1, DEL) other than tab, line feed and carriage return:
+- text is a JSON string (never a number made into one) and holds no control characters (C0 and C1,
+  DEL) other than tab, line feed and carriage return:
   PostgreSQL refuses NUL in text, and the others have no business in names, searches or tokens.
 
 Use `fields.CharField` etc. where you would use `serializers.CharField` in an input serializer
@@ -26,7 +28,6 @@ INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 
 _ASCII_INTEGER = re.compile(r"\s*[-+]?[0-9]+(\.0*)?\s*")  # DRF also takes "1.0" as an int
-_ASCII_DECIMAL = re.compile(r"\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
 # C0 controls except \t \n \r, DEL and C1 controls (Unicode category Cc); DRF refuses NUL and surrogates too
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -35,7 +36,17 @@ no_control_characters = RegexValidator(
 )
 
 
-class CharField(serializers.CharField):
+class _Text:
+    """Text is a string: DRF would also take a JSON number (`"password": 0.5` becomes "0.5"), which the
+    schema (`type: string`) does not allow."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CharField(_Text, serializers.CharField):
     """Text without control characters."""
 
     def __init__(self, **kwargs):
@@ -43,7 +54,7 @@ class CharField(serializers.CharField):
         self.validators.append(no_control_characters)
 
 
-class EmailField(serializers.EmailField):
+class EmailField(_Text, serializers.EmailField):
     """An e-mail address without control characters (Django's validator allows them in a quoted local part)."""
 
     def __init__(self, **kwargs):
@@ -66,10 +77,19 @@ class IntegerField(serializers.IntegerField):
 
 
 class DecimalField(serializers.DecimalField):
-    """A decimal written with ASCII digits; `max_digits`/`decimal_places` must match the column."""
+    """A decimal written as the API writes it: a string of ASCII digits with at most `decimal_places`
+    after the point, a sign only where `min_value` allows one. `openapi_pattern` documents exactly that.
+    `max_digits`/`decimal_places` must match the column."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        sign = "-?" if self.min_value is None or self.min_value < 0 else ""
+        whole = self.max_digits - self.decimal_places
+        self.syntax = re.compile(rf"{sign}[0-9]{{1,{whole}}}(\.[0-9]{{1,{self.decimal_places}}})?")
+        self.openapi_pattern = f"^{self.syntax.pattern}$"
 
     def to_internal_value(self, data):
-        if isinstance(data, str) and not _ASCII_DECIMAL.fullmatch(data):
+        if not isinstance(data, str) or not self.syntax.fullmatch(data):
             self.fail("invalid")
         return super().to_internal_value(data)
 

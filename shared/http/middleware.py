@@ -8,6 +8,7 @@ import uuid
 
 from django.core.exceptions import RequestDataTooBig
 
+from shared import deadline
 from shared.http.errors import error_response
 from shared.request_id import bind_request_id
 
@@ -33,6 +34,17 @@ class RequestIDMiddleware:
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+class DeadlineMiddleware:
+    """Binds the request's time budget (`shared/deadline.py`): what the caller said is left, or ours."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with deadline.bind_budget(deadline.budget_from_header(request.headers.get(deadline.HEADER))):
+            return self.get_response(request)
 
 
 class ServedByMiddleware:

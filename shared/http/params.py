@@ -4,6 +4,8 @@ malformed)."""
 
 from __future__ import annotations
 
+import re
+
 from rest_framework import serializers
 from rest_framework.fields import empty
 
@@ -12,6 +14,21 @@ from shared.errors import NotFound
 from shared.http import fields
 
 MAX_ID = (1 << 63) - 1
+ID_DIGITS = len(str(MAX_ID))
+
+
+class IdConverter:
+    """`<id:name>` in a URL pattern: one path segment, given to the view as it is; the view reads it with
+    `object_id` (a 404 when it cannot be an ID). Documented as an ID (SPECTACULAR_SETTINGS's
+    PATH_CONVERTER_OVERRIDES)."""
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value) -> str:
+        return str(value)
 
 
 def object_id(raw: str) -> int:
@@ -24,25 +41,35 @@ def object_id(raw: str) -> int:
 def _is_id(raw: str) -> bool:
     # ASCII digits only: str.isdigit() alone is true for "²" and "١", which int() takes or chokes on;
     # and no more of them than MAX_ID has (int() refuses strings of over 4300 digits)
-    return raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_ID)) and int(raw) <= MAX_ID
+    return raw.isascii() and raw.isdigit() and len(raw) <= ID_DIGITS and int(raw) <= MAX_ID
+
+
+def query(request) -> dict[str, str]:
+    """The query string as the data of a `FilterSerializer`: `?name=` is the value "" (which the field takes
+    or refuses as its documented schema says), not a parameter left out as DRF reads a QueryDict."""
+    return request.query_params.dict()
 
 
 class IdListField(fields.CharField):
     """Comma-separated IDs (`?ids=1,2,3`), 1 to `max_ids` of them, as a list of ints.
 
-    Documented in OpenAPI as a string (it is one in the query string).
+    Exactly what its documented pattern (`openapi_pattern`, a string in the query string) says: ASCII
+    digits, no blanks, no empty items. A number too large to be an ID is left out: nothing has it.
     """
 
     def __init__(self, *, max_ids: int = 100, **kwargs):
         self.max_ids = max_ids
+        self.ids = re.compile(rf"[0-9]{{1,{ID_DIGITS}}}(,[0-9]{{1,{ID_DIGITS}}}){{0,{max_ids - 1}}}")
+        self.openapi_pattern = f"^{self.ids.pattern}$"
         kwargs.setdefault("help_text", f"Up to {max_ids} comma-separated IDs.")
+        kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> list[int]:
-        values = [value for value in super().to_internal_value(data).split(",") if value]
-        if not 1 <= len(values) <= self.max_ids or not all(_is_id(v) for v in values):
+        text = super().to_internal_value(data)
+        if not self.ids.fullmatch(text):
             raise serializers.ValidationError(f"Up to {self.max_ids} comma-separated IDs.")
-        return [int(value) for value in values]
+        return [int(value) for value in text.split(",") if _is_id(value)]
 
 
 class CursorField(fields.CharField):

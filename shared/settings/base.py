@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from shared.auth.keys import read_key
 from shared.log import logging_config
-from shared.settings.environ import env, env_bool, env_float, env_int, env_list
+from shared.settings.environ import env, env_bool, env_float, env_int, env_list, env_url_with_password
 from shared.settings.secrets import refuse_insecure_defaults
 
 # ------------------------------------------------------------------------------------------------
@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "shared.http.middleware.RequestIDMiddleware",
+    "shared.http.middleware.DeadlineMiddleware",
     "shared.http.middleware.ServedByMiddleware",
     "shared.http.middleware.JsonErrorMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -74,7 +75,12 @@ STORAGES = {
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("CACHE_URL", "redis://redis-cache:6379/0"),
+        "LOCATION": env_url_with_password(
+            "CACHE_URL",
+            "redis://app@redis-cache:6379/0",
+            password_from="REDIS_CACHE_PASSWORD",
+            default_password="redis-cache",
+        ),
         "KEY_PREFIX": SERVICE_NAME,
         "VERSION": 2,  # values are JSON since version 2 (1 was pickle): old entries are never read
         "TIMEOUT": env_int("CACHE_TIMEOUT", 300),
@@ -101,7 +107,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["shared.http.parsers.JSONParser"],  # JSON nested deeper than JSON_MAX_DEPTH is a 400
     "EXCEPTION_HANDLER": "shared.http.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "shared.http.schema.AutoSchema",  # security, error responses, input rules
     "UNAUTHENTICATED_USER": None,
 }
 JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
@@ -112,6 +118,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # `<id:...>` in URL patterns (shared/http/params.py): an object ID, documented as one
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "string", "pattern": r"^[0-9]{1,19}$"}},
 }
 
 # ------------------------------------------------------------------------------------------------
@@ -137,6 +145,9 @@ DATABASE_ROUTERS = ["shared.db.routers.ShardRouter"]
 REPLICA_MAX_LAG_SECONDS = env_float("REPLICA_MAX_LAG_SECONDS", 5.0)
 REPLICA_RETRY_SECONDS = env_float("REPLICA_RETRY_SECONDS", 5.0)
 REPLICA_CHECK_SECONDS = env_float("REPLICA_CHECK_SECONDS", 2.0)
+# reads of one process that may wait on one replica at once (of WEB_THREADS, 4): a hung replica holds
+# no more threads than this; further reads go to the primary (shared/db/replicas.py)
+REPLICA_MAX_IN_FLIGHT = env_int("REPLICA_MAX_IN_FLIGHT", 2)
 PIN_SECONDS = env_int("PIN_SECONDS", 5)
 SHARD_MAP_REFRESH_SECONDS = env_float("SHARD_MAP_REFRESH_SECONDS", 1.0)
 # (model label, field whose value carries the logical shard), parents before children: what
@@ -147,13 +158,23 @@ SHARDED_MODELS: list[tuple[str, str]] = []
 # Calls to other services (shared/clients.py); a service that calls others names them, with their
 # URLs, in SERVICE_URLS in its own settings
 # ------------------------------------------------------------------------------------------------
+# every request's time budget, retries of its calls to other services included (shared/deadline.py):
+# below nginx's proxy_read_timeout (10 s), so the platform answers its own JSON 504 before nginx does
+REQUEST_BUDGET_SECONDS = env_float("REQUEST_BUDGET_SECONDS", 8.0)
 SERVICE_CONNECT_TIMEOUT = env_float("SERVICE_CONNECT_TIMEOUT", 1.0)
-SERVICE_READ_TIMEOUT = env_float("SERVICE_READ_TIMEOUT", 10.0)
+SERVICE_READ_TIMEOUT = env_float("SERVICE_READ_TIMEOUT", 8.0)  # per attempt, within the budget
 
 # ------------------------------------------------------------------------------------------------
 # Celery (broker: redis-broker)  https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # ------------------------------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://redis-broker:6379/0")
+# from REDIS_BROKER_URL, not CELERY_BROKER_URL nor BROKER_URL: Celery's command line reads those two
+# by itself and would use them as they are, without the password
+CELERY_BROKER_URL = env_url_with_password(
+    "REDIS_BROKER_URL",
+    "redis://celery@redis-broker:6379/0",
+    password_from="REDIS_BROKER_PASSWORD",
+    default_password="redis-broker",
+)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -8,6 +8,7 @@ value never appears in the container's environment or in `docker inspect`.
 
 import os
 from collections.abc import Mapping
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -50,3 +51,14 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).replace(",", " ").split() if item.strip()]
+
+
+def env_url_with_password(name: str, default: str, *, password_from: str, default_password: str) -> str:
+    """The URL in `name` with the password in `password_from` added to its user (e.g. a Redis URL
+    `redis://app@redis-cache:6379/0` and REDIS_CACHE_PASSWORD): the secret stays a variable of its own
+    (a Kubernetes or Swarm secret), the URL stays plain configuration."""
+    parts = urlsplit(env(name, default))
+    password = quote(env(password_from, default_password), safe="")
+    user = unquote(parts.username or "default")
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=f"{quote(user, safe='')}:{password}@{host}"))

@@ -22,9 +22,11 @@ WELL_KNOWN_DEFAULTS: dict[str, str] = {
     "ADMIN_PASSWORD": "admin-Passw0rd!",
     "POSTGRES_PASSWORD": "postgres",
     "REPLICATION_PASSWORD": "replicator",
+    "REDIS_CACHE_PASSWORD": "redis-cache",
+    "REDIS_BROKER_PASSWORD": "redis-broker",
 }
 # the ones a Django process uses itself: unset, they take their well-known default
-USED_BY_DJANGO = ("DJANGO_SECRET_KEY", "DB_PASSWORD", "ADMIN_PASSWORD")
+USED_BY_DJANGO = ("DJANGO_SECRET_KEY", "DB_PASSWORD", "ADMIN_PASSWORD", "REDIS_CACHE_PASSWORD", "REDIS_BROKER_PASSWORD")
 FLAG = "ALLOW_INSECURE_DEFAULTS"
 
 

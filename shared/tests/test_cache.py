@@ -55,3 +55,16 @@ def test_invalidate_drops_the_local_copy(layered):
     layered.get_or_compute("p:2", lambda: "old", ttl=60)
     layered.invalidate("p:2")
     assert layered.get_or_compute("p:2", lambda: "new", ttl=60) == "new"
+
+
+def test_a_generation_bump_without_a_counter_starts_one_and_is_not_taken_for_an_outage(layered, settings):
+    # given: a working L2 (LocMemCache raises on incr of a missing key, as Redis's backend does)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # when: the first bump finds no counter, the second one does
+    layered.bump("catalog")
+    first = layered.generation("catalog")
+    layered.bump("catalog")
+    # then
+    assert layered.generation("catalog") == first + 1
+    assert first > 1  # started from the clock, never from a number an earlier generation had
+    assert layered._l2_down_until <= time.monotonic()  # no breaker opened

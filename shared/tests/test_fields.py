@@ -1,3 +1,4 @@
+import re
 from types import ModuleType
 
 import pytest
@@ -45,18 +46,27 @@ def test_integer_field_takes_the_bounds_it_is_given():
     assert not Numbers(data={"big": 1 << 63}).is_valid()
 
 
-@pytest.mark.parametrize("raw", ["19.90", "0.5", ".5", "7", "1e2", 19.9, 7])
-def test_decimal_field_takes_ascii_decimals(raw):
+@pytest.mark.parametrize("raw", ["19.90", "0.5", "7", "-3.1", "12345678.99"])
+def test_decimal_field_takes_ascii_decimals_as_its_pattern_says(raw):
     data = Numbers(data={"price": raw})
     assert data.is_valid(), data.errors
+    assert re.search(Numbers().fields["price"].openapi_pattern, raw)
 
 
 @pytest.mark.parametrize(
     "raw",
-    [ARABIC_INDIC_12, f"{ARABIC_INDIC_12}.50", FULLWIDTH_12, "1_000.00", "NaN", "Infinity", "1e400", "12345678901"],
+    [ARABIC_INDIC_12, f"{ARABIC_INDIC_12}.50", FULLWIDTH_12, "1_000.00", "NaN", "Infinity", "1e400", "12345678901"]
+    + [".5", "1e2", " 7", "7.", "+7", "1.234", 19.9, 7, True],
 )
-def test_decimal_field_refuses_non_ascii_digits_and_what_the_column_cannot_hold(raw):
+def test_decimal_field_refuses_what_its_pattern_does_not_take(raw):
+    # numbers too: the API writes decimals as strings, and a JSON number of a price would be a float
     assert not Numbers(data={"price": raw}).is_valid()
+    assert not isinstance(raw, str) or not re.search(Numbers().fields["price"].openapi_pattern, raw)
+
+
+def test_decimal_field_takes_no_sign_where_min_value_forbids_one():
+    field = fields.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    assert field.openapi_pattern == r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
 
 
 @pytest.mark.parametrize("char", ["\x00", "\x01", "\x08", "\x0b", "\x1b", "\x7f", "\x85", "\x9f"])
@@ -104,3 +114,11 @@ def test_plain_input_fields_lists_drf_fields_of_input_serializers_only():
         "ThingApi.FilterSerializer.page",
         "ThingInputSerializer.name",
     ]
+
+
+@pytest.mark.parametrize("value", [0.5, 12, True, ["a"], {"a": 1}])
+def test_text_is_a_string_never_a_number_made_into_one(value):
+    for field in (fields.CharField(), fields.EmailField()):
+        with pytest.raises(serializers.ValidationError):
+            field.run_validation(value)
+    assert fields.CharField().run_validation("0.5") == "0.5"

@@ -53,3 +53,23 @@ def test_service_calls_keep_no_cookies(settings):
         server.shutdown()
     assert answers[0].headers.getlist("Set-Cookie") == ["primary_pin=123; Path=/"]
     assert seen == [None, None]  # the cookie one caller got is never sent for the next
+
+
+def test_a_method_a_path_does_not_have_is_405_with_allow_before_any_authentication():
+    from rest_framework.permissions import IsAuthenticated
+    from rest_framework.response import Response
+    from rest_framework.test import APIRequestFactory
+
+    from shared.http.views import APIView
+
+    class OnlyGet(APIView):
+        permission_classes = [IsAuthenticated]
+
+        def get(self, request):
+            return Response({})
+
+    view = OnlyGet.as_view()
+    put = view(APIRequestFactory().put("/thing/", {}, format="json"))
+    get = view(APIRequestFactory().get("/thing/"))
+    assert put.status_code == 405 and "GET" in put["Allow"] and "PUT" not in put["Allow"]
+    assert get.status_code in (401, 403)  # a method it has: the permissions decide

@@ -1,3 +1,5 @@
+import math
+import threading
 from collections import defaultdict
 from types import SimpleNamespace
 
@@ -178,3 +180,37 @@ def test_is_connection_error_looks_at_what_django_wrapped():
     assert not replicas.is_connection_error(_django_error(OperationalError, psycopg.errors.QueryCanceled("x")))
     assert not replicas.is_connection_error(_django_error(DataError, psycopg.errors.DataError("x")))
     assert not replicas.is_connection_error(ValueError("not a database error"))
+
+
+def test_a_standby_that_does_not_stream_leaves_the_rotation_though_its_replay_looks_caught_up(fresh_health):
+    # given: db0's standby has no WAL receiver (LAG_SQL gives an infinite lag)
+    fresh_health["db0_replica"] = math.inf
+    # then: its reads go to the primary, the other server's standby stays in rotation
+    assert replicas.read_alias("db0") == "db0"
+    assert replicas.read_alias("db1") == "db1_replica"
+
+
+def test_a_replica_holds_no_more_waiting_reads_than_the_bulkhead_allows(fresh_health, settings):
+    # given: two reads of this process are waiting on db0's replica (it hangs)
+    settings.REPLICA_MAX_IN_FLIGHT = 2
+    waiting, release, served_by = threading.Barrier(3), threading.Event(), []
+
+    def hanging_read(alias):
+        served_by.append(alias)
+        if alias == "db0_replica":
+            waiting.wait(timeout=5)
+            release.wait(timeout=5)
+        return alias
+
+    stuck = [threading.Thread(target=replicas.run_read, args=("db0", hanging_read)) for _ in range(2)]
+    for thread in stuck:
+        thread.start()
+    waiting.wait(timeout=5)
+    # when: a third read comes
+    third = replicas.run_read("db0", hanging_read)
+    release.set()
+    for thread in stuck:
+        thread.join(timeout=5)
+    # then: it went to the primary at once; once the replica answers, it gets reads again
+    assert third == "db0"
+    assert replicas.run_read("db0", lambda alias: alias) == "db0_replica"

@@ -12,6 +12,8 @@ REAL = {
     "ADMIN_PASSWORD": "p2",
     "POSTGRES_PASSWORD": "p3",
     "REPLICATION_PASSWORD": "p4",
+    "REDIS_CACHE_PASSWORD": "p5",
+    "REDIS_BROKER_PASSWORD": "p6",
 }
 
 
@@ -31,7 +33,13 @@ def test_each_well_known_default_is_refused_by_name(name):
 def test_the_secrets_django_falls_back_on_are_refused_when_unset():
     # unset, the code would use the well-known value; the database servers' passwords are not Django's
     environ = {"POSTGRES_PASSWORD": "p3"}
-    assert insecure_secrets(environ) == ["DJANGO_SECRET_KEY", "DB_PASSWORD", "ADMIN_PASSWORD"]
+    assert insecure_secrets(environ) == [
+        "DJANGO_SECRET_KEY",
+        "DB_PASSWORD",
+        "ADMIN_PASSWORD",
+        "REDIS_CACHE_PASSWORD",
+        "REDIS_BROKER_PASSWORD",
+    ]
     assert insecure_secrets({**environ, "DJANGO_SECRET_KEY": ""})[0] == "DJANGO_SECRET_KEY"
 
 

@@ -2,7 +2,7 @@
 
 from shared.settings.base import *  # noqa: F403
 from shared.settings.base import INSTALLED_APPS, MIDDLEWARE
-from shared.settings.environ import env, env_float, env_int
+from shared.settings.environ import env, env_int
 
 SERVICE_NAME = "gateway"
 INSTALLED_APPS = [*INSTALLED_APPS, "drf_spectacular_sidecar", "gateway"]
@@ -29,5 +29,3 @@ SERVICE_URLS = {
     "order": env("ORDER_SERVICE_URL", "http://order:8000"),
 }
 GATEWAY_POOL_SIZE = env_int("GATEWAY_POOL_SIZE", 50)
-# reads get longer than writes to answer; both well under nginx's proxy_read_timeout
-SERVICE_READ_TIMEOUT = env_float("SERVICE_READ_TIMEOUT", 10.0)

@@ -5,11 +5,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from orders import selectors, services
 from shared.http import fields
-from shared.http.params import MAX_ID, CursorField, object_id
+from shared.http.params import MAX_ID, CursorField, object_id, query
+from shared.http.schema import error
+from shared.http.views import APIView
 
 
 class OrderItemOutputSerializer(serializers.Serializer):
@@ -75,7 +76,7 @@ class OrderListApi(APIView):
         description="Your orders, newest first, one page at a time: follow `next` with `?cursor=`.",
     )
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=query(request))
         filters.is_valid(raise_exception=True)
         cursor = filters.validated_data.get("cursor") or None
         page_size = filters.validated_data["page_size"]
@@ -93,7 +94,7 @@ class OrderListApi(APIView):
     @extend_schema(
         request=InputSerializer,
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
-        responses={202: OrderOutputSerializer},
+        responses={202: OrderOutputSerializer, 409: error("This Idempotency-Key was used with a different request.")},
         tags=["orders"],
     )
     def post(self, request):
@@ -121,7 +122,11 @@ class OrderDetailApi(APIView):
 class OrderCancelApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={200: OrderOutputSerializer}, tags=["orders"])
+    @extend_schema(
+        request=None,
+        responses={200: OrderOutputSerializer, 409: error("The order is in a state that cannot be cancelled.")},
+        tags=["orders"],
+    )
     def post(self, request, order_id: str):
         order = services.order_cancel(user_id=_user_id(request), order_id=object_id(order_id))
         return Response(OrderOutputSerializer(order).data)

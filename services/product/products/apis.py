@@ -4,14 +4,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from products import caching, selectors
 from products.serializers import ProductOutputSerializer
 from products.services import catalog
 from shared.auth.permissions import IsStaffOrReadOnly
 from shared.http import fields
-from shared.http.params import CursorField, IdListField, object_id
+from shared.http.params import CursorField, IdListField, object_id, query
+from shared.http.views import APIView
 
 
 class ProductPageSerializer(serializers.Serializer):
@@ -93,18 +93,18 @@ class ProductListApi(APIView):
         ),
     )
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=query(request))
         filters.is_valid(raise_exception=True)
-        query = filters.validated_data
-        cursor = query.get("cursor") or None
+        wanted = filters.validated_data
+        cursor = wanted.get("cursor") or None
         return Response(
             caching.product_page_data(
-                category=query["category"] or None,
-                search=query["search"][:100] or None,
-                ordering=query["ordering"],
+                category=wanted["category"] or None,
+                search=wanted["search"][:100] or None,
+                ordering=wanted["ordering"],
                 after=cursor.after if cursor else None,
-                page=query.get("page"),
-                page_size=query["page_size"],
+                page=wanted.get("page"),
+                page_size=wanted["page_size"],
             )
         )
 
@@ -131,7 +131,7 @@ class ProductLookupApi(APIView):
         tags=["products"],
     )
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=query(request))
         filters.is_valid(raise_exception=True)
         products = selectors.products_by_ids(product_ids=filters.validated_data["ids"])
         return Response({"results": ProductOutputSerializer(products, many=True).data})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
 
 import requests
 from django.conf import settings
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 DETAIL_TTL = 300
 PAGE_TTL = 60
+STOCK_L1_SECONDS = 0.5
 VIEWS_KEY = "product:views"
 
 
@@ -31,14 +33,38 @@ def product_cache_key(product_id: int) -> str:
 
 
 def product_detail_data(*, product_id: int) -> dict:
-    """The public representation of an active product, from the cache layers when they have it."""
+    """The public representation of an active product: the long-lived cached part (everything but the
+    stock, DETAIL_TTL) with the units in stock now (`product_stock`)."""
     data = layered.get_or_compute(
         product_cache_key(product_id),
-        lambda: dict(ProductOutputSerializer(selectors.product_get(product_id=product_id)).data),
+        lambda: dict(ProductOutputSerializer(selectors.product_get(product_id=product_id)).data) | {"stock": None},
         ttl=DETAIL_TTL,
     )
     layered.count_view(VIEWS_KEY, str(product_id))
-    return data
+    return data | {"stock": product_stock(product_id=product_id)}  # in the same place of the object
+
+
+def product_stock_key(product_id: int) -> str:
+    return f"product-stock:{product_id}"
+
+
+def product_stock(*, product_id: int) -> int | None:
+    """Units of a product in stock now: a cache entry of its own, dropped by every reservation and release
+    (`product_stock_changed`) and refilled from the primary (a replica may not have replayed the change
+    yet). Each process keeps it STOCK_L1_SECONDS: what a product shows as available follows the saga
+    within that and the edge's second (shared/http/cdn.py), while its long-lived part stays cached."""
+    return layered.get_or_compute(
+        product_stock_key(product_id),
+        lambda: selectors.product_stock_now(product_id=product_id),
+        ttl=DETAIL_TTL,
+        l1_ttl=STOCK_L1_SECONDS,
+    )
+
+
+def product_stock_changed(*, product_ids: Iterable[int]) -> None:
+    """Drop the stock entries of `product_ids` from every process and from L2 (after the change committed)."""
+    for product_id in product_ids:
+        layered.invalidate(product_stock_key(product_id))
 
 
 def _catalog_key(prefix: str, **query) -> str:
@@ -99,14 +125,40 @@ def most_viewed_product_ids(*, limit: int) -> list[int]:
     return [int(member) for member in layered.top(VIEWS_KEY, limit)]
 
 
-def product_caches_drop(*, product_id: int) -> None:
-    """Drop a product from every cache layer: each process's L1, L2, the catalog pages, the edge."""
-    layered.invalidate(product_cache_key(product_id))
+def catalog_changed() -> None:
+    """Start a new catalog generation: cached pages and counts of the old one are never read again."""
     layered.bump("catalog")
+
+
+class EdgePurgeFailed(Exception):
+    """The edge did not confirm that it dropped a product's page."""
+
+
+def edge_purge(*, product_id: int) -> None:
+    """Drop the product's page from the edge cache (only its canonical URL is ever stored there, see
+    shared/http/cdn.py). 200: dropped, 404: it was not cached; anything else raises EdgePurgeFailed."""
     try:
-        requests.get(f"{settings.EDGE_PURGE_URL}/purge/api/products/{product_id}/", timeout=2)
+        response = requests.get(
+            f"{settings.EDGE_PURGE_URL}/purge/api/products/{product_id}/",
+            headers={"X-Purge-Token": settings.EDGE_PURGE_TOKEN},
+            timeout=2,
+        )
     except requests.RequestException as exc:
-        logger.warning("could not purge product %s at the edge: %s", product_id, exc)
+        raise EdgePurgeFailed(f"product {product_id}: {exc.__class__.__name__}") from exc
+    if response.status_code not in (200, 404):
+        raise EdgePurgeFailed(f"product {product_id}: the edge answered {response.status_code}")
+
+
+def product_caches_drop(*, product_id: int, edge: bool = False) -> None:
+    """Drop a product from the application's cache layers: each process's L1, L2, its stock, the catalog
+    pages; with `edge`, from the edge cache too (`edge_purge`, which raises when the edge does not
+    confirm). A change drops them when it commits; the product worker, the only holder of the edge's
+    purge token, drops them again with the edge on `product.updated` (retried until the edge confirms)."""
+    layered.invalidate(product_cache_key(product_id))
+    product_stock_changed(product_ids=[product_id])
+    catalog_changed()
+    if edge:
+        edge_purge(product_id=product_id)
 
 
 def product_caches_warm(*, limit: int = 100) -> int:

@@ -17,4 +17,5 @@ def on_order_cancelled(envelope: dict) -> None:
 
 @consumer("product.updated")
 def on_product_updated(envelope: dict) -> None:
-    product_caches_drop(product_id=int(envelope["payload"]["product_id"]))
+    """Drop the product everywhere; a purge the edge did not confirm raises, so the event is retried."""
+    product_caches_drop(product_id=int(envelope["payload"]["product_id"]), edge=True)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from django.db.models import Q, QuerySet
 
 from products.models import Product
-from shared.db import replicas
+from shared.db import replicas, shards
 from shared.db.counts import Count
 from shared.db.keyset import Keyset, Page
 from shared.db.scatter import group_ids_by_server, scatter_count, scatter_gather, scatter_keyset
@@ -42,6 +42,12 @@ def product_get(*, product_id: int, include_inactive: bool = False) -> Product:
     if product is None:
         raise NotFound("No such product.")
     return product
+
+
+def product_stock_now(*, product_id: int) -> int | None:
+    """Units of an active product in stock, read on the primary (what the saga last committed)."""
+    alias = shards.primary_for_id(product_id)
+    return Product.objects.using(alias).filter(id=product_id, is_active=True).values_list("stock", flat=True).first()
 
 
 def _catalog(alias: str, *, category: str | None, search: str | None) -> QuerySet:

@@ -4,9 +4,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from shared.http import fields
+from shared.http.schema import error
+from shared.http.views import APIView
 from users import selectors, services
 
 
@@ -51,7 +52,15 @@ class LoginApi(APIView):
         email = fields.EmailField(max_length=254)
         password = fields.CharField(max_length=128, trim_whitespace=False)
 
-    @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: TokenPairSerializer,
+            401: error("The e-mail or the password is wrong."),
+            429: error("Too many failed logins for this account, or logins from this address (Retry-After)."),
+        },
+        tags=["auth"],
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -6,6 +6,8 @@ from shared.settings.sharded import CELERY_BEAT_SCHEDULE, INSTALLED_APPS
 
 SERVICE_NAME = "order"
 INSTALLED_APPS = [*INSTALLED_APPS, "orders"]
+# the public reads `manage.py check_query_plans` EXPLAINs (shared/db/plans.py)
+QUERY_PLANS = "orders.query_plans"
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "order service"}  # noqa: F405
 ORDER_MAX_ITEMS = 50
 SHARDED_MODELS = [("orders.Order", "id"), ("orders.OrderItem", "order_id"), ("orders.OrderStatusChange", "order_id")]

@@ -17,12 +17,11 @@ from decimal import Decimal
 import pytest
 from django.db import connections
 
-from orders import selectors
+from orders import query_plans, selectors
 from orders.models import Order, OrderItem, OrderStatusChange
 from shared.db import ids, keyset, plans, shards
 
 pytestmark = pytest.mark.django_db(databases="__all__")
-LARGE_TABLES = {"orders_order", "orders_orderitem", "orders_orderstatuschange"}
 USERS = [ids.compose(timestamp_ms=ids.ID_EPOCH_MS + 1, shard=n % 16, sequence=n) for n in range(1200)]
 ACTIVE_USERS = [USERS[0], USERS[8], USERS[9]]  # 2,000 orders each, on both servers (shards 0, 8, 9)
 _sequences = itertools.count(1)
@@ -57,42 +56,24 @@ def orders() -> None:
             [OrderStatusChange(order_id=order.id, status="confirmed") for order in rows], batch_size=2000
         )
         with connections[alias].cursor() as cursor:
-            for table in sorted(LARGE_TABLES):
+            for table in sorted(query_plans.LARGE_TABLES):
                 cursor.execute(f"ANALYZE {table}")
             cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'orders_order'")
             assert cursor.fetchone()[0] > 10_000  # the planner knows the table is large
 
 
 def _statements(call) -> list[tuple[str, str]]:
-    return plans.statements_sent(call, mentioning="orders_")
-
-
-def _sequential_scans(alias: str, sql: str) -> list[str]:
-    return plans.sequential_scans(alias, sql, tables=LARGE_TABLES)
+    return plans.statements_sent(call, mentioning=query_plans.MENTIONING)
 
 
 def test_no_order_query_reads_an_order_table_sequentially(orders):
     # given: users with few and with many orders, a position deep into the orders of one of the latter
-    users = [*ACTIVE_USERS, *USERS[600:604]]
-    heavy = ACTIVE_USERS[0]
-    heavy_orders = list(
-        Order.objects.using(shards.primary_for_id(heavy)).filter(user_id=heavy).values_list("id", flat=True)
-    )
-    middle = heavy_orders[len(heavy_orders) // 2]
-    reads = [
-        *(lambda user_id=user_id: selectors.order_list(user_id=user_id) for user_id in users),
-        *(lambda user_id=user_id: selectors.order_list(user_id=user_id, page_size=10) for user_id in users),
-        lambda: selectors.order_list(user_id=heavy, after=(middle,)),
-        lambda: selectors.order_get(user_id=heavy, order_id=middle),
-    ]
+    reads = query_plans.public_reads(users=[*ACTIVE_USERS, *USERS[600:604]], heavy=ACTIVE_USERS[0], depth=1000)
     # when
-    statements = [statement for read in reads for statement in _statements(read)]
+    count, scans = plans.check(reads, tables=query_plans.LARGE_TABLES, mentioning=query_plans.MENTIONING)
     # then: each read fetched orders, their items and their history, each statement through an index
-    assert len(statements) == 3 * len(reads)
-    scans = [scan for alias, sql in statements for scan in _sequential_scans(alias, sql)]
-    assert scans == [], f"{len(scans)} of {len(statements)} statements scan an order table:\n\n" + "\n\n".join(
-        scans[:5]
-    )
+    assert count == 3 * len(reads)
+    assert scans == [], f"{len(scans)} of {count} statements scan an order table:\n\n" + "\n\n".join(scans[:5])
 
 
 def test_a_deep_page_of_a_users_orders_seeks_with_the_user_index(orders):

@@ -6,14 +6,19 @@ from shared.settings.sharded import INSTALLED_APPS
 SERVICE_NAME = "product"
 # django.contrib.postgres: the catalog's trigram index (an operator class on an expression) and pg_trgm
 INSTALLED_APPS = [*INSTALLED_APPS, "django.contrib.postgres", "products"]
+# the public reads `manage.py check_query_plans` EXPLAINs (shared/db/plans.py)
+QUERY_PLANS = "products.query_plans"
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "product service"}  # noqa: F405
 
 # The catalog is public: browsers may keep it briefly, the edge longer (it is purged on change).
 CDN_PUBLIC_PATHS = [
-    (r"^/api/products/\d+/$", {"max_age": 5, "stale_while_revalidate": 30, "edge_seconds": 300}),
+    # a product: the edge keeps it a second (it shows the stock, which every order changes) and only under
+    # its canonical URL, which a change purges at once; browsers a second, then revalidate (ETag)
+    (r"^/api/products/\d+/$", {"max_age": 1, "stale_while_revalidate": 5, "edge_seconds": 1, "canonical_only": True}),
     (r"^/api/products/$", {"max_age": 5, "stale_while_revalidate": 30, "edge_seconds": 5}),
 ]
 EDGE_PURGE_URL = env("EDGE_PURGE_URL", "http://nginx:8081")  # noqa: F405
+EDGE_PURGE_TOKEN = env("EDGE_PURGE_TOKEN", "")  # noqa: F405 - the product worker's only (compose, k8s)
 CELERY_BEAT_SCHEDULE = {
     **CELERY_BEAT_SCHEDULE,  # noqa: F405
     "warm-cache": {"task": "products.warm_cache", "schedule": 60.0},

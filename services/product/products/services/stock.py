@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import F
 
+from products.caching import product_stock_changed
 from products.models import Product
 from shared.db import shards
 from shared.db.scatter import group_ids_by_server
@@ -26,12 +27,20 @@ class _Shortage(Exception):
     pass
 
 
+def _stock_changed(alias: str, product_id: int) -> None:
+    """When the transaction (or savepoint) that changed the stock commits, the product shows the new stock."""
+    transaction.on_commit(lambda: product_stock_changed(product_ids=[product_id]), using=alias)
+
+
 def _take(alias: str, product_id: int, quantity: int) -> int:
-    return (
+    taken = (
         Product.objects.using(alias)
         .filter(id=product_id, is_active=True, stock__gte=quantity)
         .update(stock=F("stock") - quantity)
     )
+    if taken:
+        _stock_changed(alias, product_id)
+    return taken
 
 
 def _reserve_on_server(alias: str, quantities: dict[int, int]) -> bool:
@@ -105,6 +114,7 @@ def _give_back(envelope: dict, alias: str, quantities: dict[int, int], *, step: 
         if fresh:
             for product_id, quantity in quantities.items():
                 Product.objects.using(alias).filter(id=product_id).update(stock=F("stock") + quantity)
+                _stock_changed(alias, product_id)
 
 
 def stock_release_for_order(envelope: dict) -> None:

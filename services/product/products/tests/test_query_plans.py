@@ -1,6 +1,7 @@
 """Every query the catalog's selectors run is answered through an index: EXPLAIN shows no sequential scan
-of the product table, for every ordering, filter and search the list offers, first and deep pages, pages
-by number, the counts, a product by ID and the lookup by IDs.
+of the product table, for every public read of products/query_plans.py (every ordering, filter and
+search the list offers, first and deep pages, pages by number, the counts, a product by ID and the
+lookup by IDs; `manage.py check_query_plans` runs the same reads on the live catalog).
 
 The planner chooses freely (no `enable_seqscan = off`): the test loads a catalog large enough for an
 index to be worth it (30,000 products, 15,000 a server) and does what autovacuum does after a bulk
@@ -19,14 +20,12 @@ from decimal import Decimal
 import pytest
 from django.db import connections
 
-from products import selectors
-from products.models import Product
+from products import query_plans, selectors
 from products.services.catalog import category_ensure, products_bulk_create
-from shared.db import keyset, plans, shards
+from shared.db import plans, shards
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 PRODUCTS = 30_000
-LARGE_TABLES = {"products_product"}
 CATEGORIES = ["books", "electronics", "garden", "kitchen", "music", "outdoors", "toys", "tools"]
 ADJECTIVES = ["Compact", "Classic", "Deluxe", "Eco", "Pro", "Smart", "Travel", "Vintage", "Rugged", "Silent"]
 NOUNS = ["Lamp", "Kettle", "Drill", "Novel", "Guitar", "Tent", "Robot", "Radio", "Chair", "Spade", "Atlas"]
@@ -37,13 +36,6 @@ SEARCHES = {
     "exact sku": "PLAN-012345",
     "two characters": "pr",
 }
-FILTERS = [
-    {},
-    {"category": "kitchen"},
-    {"category": "small"},  # 20 products
-    *({"search": term} for term in SEARCHES.values()),
-    {"category": "tools", "search": "compact"},
-]
 
 
 @pytest.fixture
@@ -75,59 +67,17 @@ def catalog() -> None:
 
 
 def _statements(call) -> list[tuple[str, str]]:
-    return plans.statements_sent(call, mentioning="products_product")
-
-
-def _sequential_scans(alias: str, sql: str) -> list[str]:
-    return plans.sequential_scans(alias, sql, tables=LARGE_TABLES)
-
-
-def _middle_position(ordering: str, filters: dict) -> tuple | None:
-    """The sort values of a product halfway down the list (as a cursor would hold them after many pages)."""
-    alias = shards.primaries()[0]
-    matching = Product.objects.using(alias).filter(is_active=True)
-    if filters.get("category"):
-        matching = matching.filter(category_id=filters["category"])
-    if filters.get("search"):
-        matching = matching.filter(name__icontains=filters["search"])
-    order = selectors.ORDERINGS[ordering]
-    rows = list(matching.order_by(*order).values_list("id", flat=True))
-    if not rows:
-        return None
-    return keyset.position(Product.objects.using(alias).get(id=rows[len(rows) // 2]), order)
-
-
-def _list_reads() -> list:
-    """Every page read of the catalog list: each ordering with each filter, first, next, deep and numbered pages."""
-    reads = []
-    for ordering in selectors.ORDERINGS:
-        for filters in FILTERS:
-            query = {"ordering": ordering, **filters}
-            reads.append(lambda query=query: selectors.product_list(**query))
-            reads.append(lambda query=query: selectors.product_list(**query, page=5, page_size=20))
-            middle = _middle_position(ordering, filters)
-            if middle is not None:
-                reads.append(lambda query=query, middle=middle: selectors.product_list(**query, after=middle))
-    return reads
+    return plans.statements_sent(call, mentioning=query_plans.MENTIONING)
 
 
 def test_no_catalog_query_reads_the_product_table_sequentially(catalog):
-    # given: one product of each server, for the reads by ID
-    some = [Product.objects.using(alias).filter(is_active=True).first() for alias in shards.primaries()]
-    reads = [
-        *_list_reads(),
-        *(lambda filters=filters: selectors.product_count(**filters) for filters in FILTERS),
-        *(lambda product=product: selectors.product_get(product_id=product.id) for product in some),
-        lambda: selectors.products_by_ids(product_ids=[product.id for product in some]),
-    ]
+    # given: every public read, with deep pages halfway down each list
+    reads = query_plans.public_reads(searches=SEARCHES, categories=("kitchen", "small"), depth=PRODUCTS // 4)
     # when
-    statements = [statement for read in reads for statement in _statements(read)]
+    count, scans = plans.check(reads, tables=query_plans.LARGE_TABLES, mentioning=query_plans.MENTIONING)
     # then: each statement had its index (and the reads did reach the product table)
-    assert len(statements) >= len(reads)
-    scans = [scan for alias, sql in statements for scan in _sequential_scans(alias, sql)]
-    assert scans == [], f"{len(scans)} of {len(statements)} statements scan the product table:\n\n" + "\n\n".join(
-        scans[:5]
-    )
+    assert count >= len(reads)
+    assert scans == [], f"{len(scans)} of {count} statements scan the product table:\n\n" + "\n\n".join(scans[:5])
 
 
 def test_a_search_of_three_characters_or_more_uses_the_trigram_index(catalog):
@@ -143,7 +93,7 @@ def test_a_search_of_three_characters_or_more_uses_the_trigram_index(catalog):
 
 def test_a_deep_page_seeks_with_the_ordering_index(catalog):
     # given: a position halfway down the catalog by price
-    middle = _middle_position("-price", {"category": "kitchen"})
+    middle = query_plans.deep_position("-price", {"category": "kitchen"}, depth=PRODUCTS // 32)
     # when
     statements = _statements(lambda: selectors.product_list(category="kitchen", ordering="-price", after=middle))
     # then: the row comparison is the index condition of a backward scan of (category, price, id)

@@ -6,6 +6,8 @@ from shared.settings.sharded import INSTALLED_APPS
 
 SERVICE_NAME = "user"
 INSTALLED_APPS = [*INSTALLED_APPS, "users"]
+# the public reads `manage.py check_query_plans` EXPLAINs (shared/db/plans.py)
+QUERY_PLANS = "users.query_plans"
 AUTH_USER_MODEL = "users.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,32 +1,36 @@
-"""`manage.py seed_catalog`: a demo catalog of categories and products; running it twice changes nothing."""
+"""`manage.py seed_catalog`: a demo catalog of categories and products; running it twice changes nothing.
+
+`--large` loads the large catalog of `make seed SIZE=large` instead (2,000,000 products, see
+shared/seeding/dataset.py) with COPY; it can be run again or resumed.
+"""
 
 import random
+import time
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 
 from products.services.catalog import category_ensure, products_bulk_create
-
-CATEGORIES = {
-    "books": "Books",
-    "electronics": "Electronics",
-    "garden": "Garden",
-    "kitchen": "Kitchen",
-    "music": "Music",
-    "outdoors": "Outdoors",
-    "toys": "Toys",
-    "tools": "Tools",
-}
-ADJECTIVES = ["Compact", "Classic", "Deluxe", "Eco", "Pro", "Smart", "Travel", "Vintage", "Rugged", "Silent"]
+from products.services.seeding import products_seed_large
+from shared.db.databases import use_maintenance_pools
+from shared.seeding.dataset import ADJECTIVES, CATEGORIES, PRODUCTS
 
 
 class Command(BaseCommand):
     help = "Seed the demo catalog (categories on every shard, products spread over the shards)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--products", type=int, default=1200)
+        parser.add_argument("--products", type=int, default=None, help="default 1200, or 2,000,000 with --large")
+        parser.add_argument("--large", action="store_true", help="the large data set, loaded with COPY")
 
-    def handle(self, *args, products, **options):
+    def handle(self, *args, products, large, **options):
+        if large:
+            use_maintenance_pools()
+            started = time.monotonic()
+            written = products_seed_large(count=products or PRODUCTS, report=self.stdout.write)
+            self.stdout.write(f"large catalog: {written} in {time.monotonic() - started:.0f} s")
+            return
+        products = products or 1200
         for slug, name in CATEGORIES.items():
             category_ensure(slug=slug, name=name)
         rng = random.Random(42)  # the same catalog every time: SKUs repeat, so a second run adds nothing

@@ -1,0 +1,163 @@
+"""The public reads at one data size, for `make bench-sizes`: what a read costs must not grow with the data.
+
+Seven reads, each sent open-loop at a moderate fixed rate through nginx (`load.open_loop`: latency
+from the moment each request was due), with CPU per request per tier and SQL statements per request
+(`measure.measured`):
+
+- first_page: the first catalog page in one of the 6 orderings;
+- deep_page: a page reached by cursor 100-200 pages into an ordering (cursors from the bounded
+  page-number path, taken before the run);
+- search: a product name fragment (`<noun> <number>`, the trigram index);
+- category_ordering: a category's first page in one of the orderings;
+- product: one product by ID;
+- user_orders: a user's orders, first page (the bench's own user, with 30 orders, at both sizes);
+- login: by e-mail (the bench's user at the small size, distinct seeded users at the large one);
+  its cost is mostly the password hash (PBKDF2, Django's default work factor), the same at any size.
+
+Every request of a read is a URL (or a body) that nothing has cached: the page sizes, orderings,
+categories and cursors are combined so that no two requests of a run, and no request of an earlier
+run, share a cache key (the catalog's cache generation changes when the bench makes its product),
+and a run id keeps the edge's keys new. Preconditions, checked per read: no errors, no edge-cache
+hit, the generator kept its schedule, and the reads reached the database (at least one SQL statement
+per request on average, from PgBouncer).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import time
+from dataclasses import dataclass, field
+
+import checks
+import requests
+from fixtures import BASE, Fixtures, log
+from load import open_loop
+from measure import measured
+
+ORDERINGS = ("-created", "created", "price", "-price", "name", "-name")
+CATEGORIES = ("books", "electronics", "garden", "kitchen", "music", "outdoors", "toys", "tools")
+NOUNS = ("lamp", "kettle", "drill", "novel", "speaker", "tent", "puzzle", "rake", "guitar", "blender", "jacket", "mug")
+RATE = float(os.environ.get("BENCH_READ_RATE", "20"))
+SECONDS = int(os.environ.get("BENCH_READ_SECONDS", "10"))
+LOGIN_RATE = float(os.environ.get("BENCH_LOGIN_RATE", "1"))
+LOGIN_SECONDS = int(os.environ.get("BENCH_LOGIN_SECONDS", "15"))
+
+
+@dataclass
+class ReadFixtures:
+    user_token: str
+    logins: list[tuple[str, str]]
+    deep_cursors: list[tuple[str, str]] = field(default_factory=list)  # (category or "", cursor)
+    product_ids: list[str] = field(default_factory=list)
+
+
+def _get(path: str, **params) -> dict:
+    response = requests.get(f"{BASE}{path}", params=params, timeout=60)
+    response.raise_for_status()
+    return response.json()
+
+
+def prepare(fx: Fixtures, *, logins: list[tuple[str, str]], orders: int = 30) -> ReadFixtures:
+    """Cursors deep into every ordering and category, product IDs, and `orders` more orders of the user."""
+    rf = ReadFixtures(user_token=fx.user_token, logins=logins)
+    log("reads: taking deep cursors (page-number path, before the measured runs)")
+    for ordering, category in itertools.product(ORDERINGS, ("", *CATEGORIES)):
+        first = _get("/api/products/", ordering=ordering, category=category, page_size=100)
+        rf.product_ids += [row["id"] for row in first["results"]]
+        deep = max(1, min(200, first["count"] // 100 - 1))
+        page = _get("/api/products/", ordering=ordering, category=category, page_size=100, page=deep)
+        if page["next"]:
+            rf.deep_cursors.append((category, page["next"]))
+    headers = {"Authorization": f"Bearer {fx.user_token}"}
+    body = {"items": [{"product_id": fx.product_id, "quantity": 1}]}
+    for _ in range(orders):
+        requests.post(f"{BASE}/api/orders/", json=body, headers=headers, timeout=10).raise_for_status()
+    return rf
+
+
+def _senders(rf: ReadFixtures, run: str) -> dict:
+    """Per read: the function that sends its request number n (a cache key no earlier request used)."""
+    rng = random.Random(run)
+    sizes = list(range(10, 101))
+
+    def shuffled(*parts) -> list[tuple]:
+        combos = list(itertools.product(*parts))
+        rng.shuffle(combos)
+        return combos
+
+    first, by_category, deep = (
+        shuffled(ORDERINGS, sizes),
+        shuffled(CATEGORIES, ORDERINGS, sizes),
+        shuffled(rf.deep_cursors, sizes),
+    )
+    products = rng.sample(rf.product_ids, len(rf.product_ids))
+    searches = [f"{rng.choice(NOUNS)}+{rng.randint(1, 2_000_000)}" for _ in range(10_000)]
+    auth = {"Authorization": f"Bearer {rf.user_token}"}
+
+    def get(pool, path: str, n: int, headers: dict | None = None):
+        joiner = "&" if "?" in path else "?"
+        return pool.request("GET", f"{BASE}{path}{joiner}bench={run}-{n}", headers=headers)
+
+    def first_page(pool, n):
+        ordering, size = first[n % len(first)]
+        return get(pool, f"/api/products/?ordering={ordering}&page_size={size}", n)
+
+    def deep_page(pool, n):
+        (category, cursor), size = deep[n % len(deep)]
+        return get(pool, f"/api/products/?category={category}&cursor={cursor}&page_size={size}", n)
+
+    def search(pool, n):
+        return get(pool, f"/api/products/?search={searches[n % len(searches)]}", n)
+
+    def category_ordering(pool, n):
+        category, ordering, size = by_category[n % len(by_category)]
+        return get(pool, f"/api/products/?category={category}&ordering={ordering}&page_size={size}", n)
+
+    def product(pool, n):
+        return get(pool, f"/api/products/{products[n % len(products)]}/", n)
+
+    def user_orders(pool, n):
+        return get(pool, f"/api/orders/?page_size={sizes[n % len(sizes)]}", n, headers=auth)
+
+    def login(pool, n):
+        email, password = rf.logins[n % len(rf.logins)]
+        body = json.dumps({"email": email, "password": password})
+        return pool.request("POST", f"{BASE}/api/auth/login/", body=body, headers={"Content-Type": "application/json"})
+
+    return {
+        "first_page": first_page,
+        "deep_page": deep_page,
+        "search": search,
+        "category_ordering": category_ordering,
+        "product": product,
+        "user_orders": user_orders,
+        "login": login,
+    }
+
+
+def reached_database(result: dict, *, at_least: float = 1.0) -> list[str]:
+    """The reads were answered from the database, not from a cache: SQL statements per request."""
+    sql = result["sql_per_request"]
+    return [] if sql >= at_least else [f"only {sql} SQL statements per request: answered from a cache?"]
+
+
+def run_reads(rf: ReadFixtures, *, idle: dict[str, float]) -> dict[str, dict]:
+    run = f"{time.time_ns()}"
+    results = {}
+    for name, send in _senders(rf, run).items():
+        rate, seconds = (LOGIN_RATE, LOGIN_SECONDS) if name == "login" else (RATE, SECONDS)
+        log(f"read {name}: {rate}/s for {seconds} s, open loop")
+        result = measured(
+            lambda send=send, rate=rate, seconds=seconds: open_loop(send, rate=rate, seconds=seconds), idle=idle
+        )
+        result["problems"] = (
+            checks.no_errors(result)
+            + checks.no_edge_hits(result)
+            + checks.generator_kept_up(result)
+            + reached_database(result)
+        )
+        results[name] = result
+    return results

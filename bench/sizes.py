@@ -1,0 +1,218 @@
+"""`make bench-sizes`: the public reads at the small data set, then at the large one, side by side.
+
+1. Refuses to start unless the stack holds the small data set (`make clean up` makes one).
+2. Measures the seven reads of reads.py, the Postgres slow log (30 ms) during them and each tier's
+   resident memory.
+3. Loads the large data set (`make seed SIZE=large`: 2,000,000 products, 1,000,000 users, 2,000,000
+   orders; the time is reported) and checks it is there (planner estimates per table).
+4. Measures the same reads again, and reports per read: p50/p99 at both sizes, the large/small p99
+   ratio, SQL statements and CPU per request; targets: p99 <= 100 ms at the large size and <= 1.5x the
+   small one, an empty slow log, memory per service within 1.25x.
+
+A read whose preconditions fail is INVALID and the run exits 1 (see reads.py). The large data set
+stays: run `make clean up` to go back to the small one. Results: bench/results/sizes-<time>.{md,json}
+and sizes-latest.* when every read was valid.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import fixtures
+import reads
+import stack
+from fixtures import log
+from measure import idle_rates
+from report import RESULTS
+
+TABLES = {
+    "product": ("products", "products_product"),
+    "user": ("users", "users_user"),
+    "order": ("orders", "orders_order"),
+}
+LARGE = {"products_product": 2_000_000, "users_user": 1_000_000, "orders_order": 2_000_000}
+SMALL_AT_MOST = 100_000
+WEB = ("gateway", "user", "product", "order")
+
+
+def data_size() -> dict[str, int]:
+    """Rows per table over every shard primary, from the planner's statistics (ANALYZEd by the seeds)."""
+    sizes: dict[str, int] = {}
+    for service, (database, table) in TABLES.items():
+        total = 0
+        for server in (f"{service}-db-0", f"{service}-db-1"):
+            sql = f"ANALYZE {table}; SELECT reltuples::bigint FROM pg_class WHERE relname = '{table}'"
+            total += max(0, int(stack.psql(server, database, sql).splitlines()[-1]))
+        sizes[table] = total
+    return sizes
+
+
+def phase(name: str, rf: reads.ReadFixtures) -> dict:
+    idle = idle_rates(10)
+    started = time.time()
+    results = reads.run_reads(rf, idle=idle)
+    time.sleep(2)  # the last statements reach the logs
+    return {
+        "size": data_size(),
+        "reads": results,
+        "slow_statements": stack.slow_statements_since(started),
+        "memory_mb": stack.memory_mb_by_group(),
+        "name": name,
+    }
+
+
+def seed_large() -> float:
+    log("loading the large data set: make seed SIZE=large")
+    started = time.monotonic()
+    subprocess.run(["make", "--no-print-directory", "seed", "SIZE=large"], cwd=stack.ROOT, check=True)
+    return round(time.monotonic() - started, 1)
+
+
+def query_plans() -> dict[str, str]:
+    """Each service's `check_query_plans` on the large data set: its last line, and whether it passed."""
+    outcome = {}
+    for service in stack.SERVICES:
+        done = subprocess.run(
+            ["docker", "compose", "exec", "-T", service, "python", "manage.py", "check_query_plans"],
+            cwd=stack.ROOT,
+            capture_output=True,
+            text=True,
+        )
+        lines = (done.stdout + done.stderr).strip().splitlines() or ["(no output)"]
+        outcome[service] = ("ok: " if done.returncode == 0 else "FAILED: ") + lines[-1]
+        if done.returncode:
+            print(done.stdout + done.stderr, file=sys.stderr)
+    return outcome
+
+
+def targets(small: dict, large: dict, plans: dict[str, str]) -> list[dict]:
+    rows = [
+        {"what": f"{service}: no sequential scan of a large table (EXPLAIN)", "value": verdict, "target": "ok"}
+        | {"met": verdict.startswith("ok")}
+        for service, verdict in plans.items()
+    ]
+    for name, big in large["reads"].items():
+        little = small["reads"][name]
+        ratio = round(big["p99_ms"] / max(little["p99_ms"], 0.01), 2)
+        invalid = bool(big["problems"] or little["problems"])
+        rows.append(
+            {
+                "what": f"{name}: p99 at the large size, ms",
+                "value": big["p99_ms"],
+                "target": "<= 100",
+                "met": not invalid and big["p99_ms"] <= 100,
+            }
+        )
+        rows.append(
+            {
+                "what": f"{name}: p99 large / small",
+                "value": ratio,
+                "target": "<= 1.5",
+                "met": not invalid and ratio <= 1.5,
+            }
+        )
+    for phase_result in (small, large):
+        slow = phase_result["slow_statements"]
+        rows.append(
+            {
+                "what": f"slow statements (>= 30 ms) during the {phase_result['name']} reads",
+                "value": slow,
+                "target": "0",
+                "met": slow == 0,
+            }
+        )
+    for group in WEB:
+        before, after = small["memory_mb"].get(group, 0.0), large["memory_mb"].get(group, 0.0)
+        ratio = round(after / max(before, 1.0), 2)
+        rows.append(
+            {
+                "what": f"{group} memory large / small ({before} -> {after} MB)",
+                "value": ratio,
+                "target": "<= 1.25",
+                "met": ratio <= 1.25,
+            }
+        )
+    return rows
+
+
+def markdown(results: dict) -> str:
+    small, large = results["small"], results["large"]
+    lines = [
+        f"# make bench-sizes, {results['started_at']}",
+        "",
+        f"Small data set: {small['size']}. Large data set: {large['size']}, loaded in {results['seed_seconds']} s.",
+        "",
+        "| read | small p50 ms | small p99 ms | large p50 ms | large p99 ms | p99 large/small "
+        "| SQL/req small | SQL/req large | CPU ms/req small | CPU ms/req large | valid |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, big in large["reads"].items():
+        little = small["reads"][name]
+        problems = little["problems"] + big["problems"]
+        lines.append(
+            f"| {name} | {little['p50_ms']} | {little['p99_ms']} | {big['p50_ms']} | {big['p99_ms']} | "
+            f"{round(big['p99_ms'] / max(little['p99_ms'], 0.01), 2)} | "
+            f"{little['sql_per_request']} | {big['sql_per_request']} | "
+            f"{little['cpu_ms_per_request_total']} | {big['cpu_ms_per_request_total']} | "
+            f"{'ok' if not problems else 'INVALID: ' + '; '.join(problems)} |"
+        )
+    lines += ["", "| target | measured | target | met |", "|---|---:|---|---|"]
+    lines += [
+        f"| {t['what']} | {t['value']} | {t['target']} | {'yes' if t['met'] else 'no'} |" for t in results["targets"]
+    ]
+    lines += ["", f"Resident memory per tier, MB: small {small['memory_mb']}; large {large['memory_mb']}."]
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = markdown(results)
+    names = [f"sizes-{stamp}"] + (["sizes-latest"] if results["valid"] else [])
+    for name in names:
+        (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+        (RESULTS / f"{name}.md").write_text(text)
+    print(text)
+    return str(RESULTS / f"{names[0]}.md")
+
+
+def main() -> int:
+    fixtures.tools()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    size = data_size()
+    if size["products_product"] > SMALL_AT_MOST:
+        print(f"the stack holds {size}: bench-sizes starts from the small data set (make clean up)", file=sys.stderr)
+        return 1
+    fixtures.lift_limits()
+    try:
+        fx = fixtures.make()
+        own = [(fx.user_email, fixtures.PASSWORD)]
+        small = phase("small", reads.prepare(fx, logins=own))
+        seed_seconds = seed_large()
+        size = data_size()
+        short = {table: rows for table, rows in size.items() if rows < LARGE[table] * 0.95}
+        if short:
+            print(f"the large seed left too few rows: {short}", file=sys.stderr)
+            return 1
+        password = fixtures.dotenv()["SEED_USER_PASSWORD"]
+        seeded = [(f"seed-{n}@users.example.com", password) for n in random.Random(1).sample(range(1, 1_000_001), 200)]
+        log("EXPLAIN of every public read on the large data set (manage.py check_query_plans)")
+        plans = query_plans()
+        large = phase("large", reads.prepare(fx, logins=seeded, orders=0))
+    finally:
+        fixtures.restore_limits()
+    valid = not any(r["problems"] for p in (small, large) for r in p["reads"].values())
+    results = {"started_at": started, "seed_seconds": seed_seconds, "small": small, "large": large, "valid": valid}
+    results["query_plans"] = plans
+    results["targets"] = targets(small, large, plans)
+    path = write(results)
+    print(f"saved {path}" + ("" if valid else "; INVALID reads above: not saved as latest"))
+    return 0 if valid else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

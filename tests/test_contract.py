@@ -1,0 +1,89 @@
+"""The API contract, fuzzed: schemathesis generates requests from the merged OpenAPI schema (/api/schema/)
+and sends them through nginx, as a regular user and as an admin, with every one of its checks
+(configuration and its few exceptions, each with the reason: tests/contract/schemathesis.toml).
+
+The run must find no failure and get no response of 500 or more, over at least 1,000 generated cases
+in all. Each role's run is bounded in time (`--max-time`). The accounts are made for the run: a user
+registered here and logged in for real, and the admin with the password of `.env`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from support import BASE_URL, ROOT, User, login, register
+
+CONFIG = ROOT / "tests/contract/schemathesis.toml"
+SCHEMATHESIS = ROOT / ".venv/bin/st"
+MAX_EXAMPLES = 60  # per operation and phase
+MAX_SECONDS = 150  # per role
+MIN_CASES = 1000  # in all, over both roles
+_generated: dict[str, int] = {}
+
+
+def _run(role: str, user: User, report_dir: Path) -> tuple[dict, list[int]]:
+    command = [
+        str(SCHEMATHESIS),
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{BASE_URL}/api/schema/",
+        "--url",
+        BASE_URL,
+        "--header",
+        f"Authorization: Bearer {user.access}",
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--max-time",
+        str(MAX_SECONDS),
+        "--workers",
+        "2",
+        "--request-timeout",
+        "30",
+        "--report",
+        "json,har",
+        "--report-dir",
+        str(report_dir),
+        "--no-color",
+    ]
+    # the cap also lets the command finish its reports after --max-time
+    result = subprocess.run(command, capture_output=True, text=True, timeout=MAX_SECONDS + 120, check=False)
+    report_files = sorted(report_dir.glob("json-*.json"))  # schemathesis names its reports <format>-<time>.json
+    har_files = sorted(report_dir.glob("har-*.json"))
+    assert report_files and har_files, result.stdout[-5000:] + result.stderr[-3000:]
+    report = json.loads(report_files[-1].read_text())
+    entries = json.loads(har_files[-1].read_text())["log"]["entries"]
+    statuses = [entry["response"]["status"] for entry in entries]
+    print(f"schemathesis as {role}: {report['test_cases']}, {len(statuses)} responses\n{result.stdout[-3000:]}")
+    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-3000:]
+    return report, statuses
+
+
+@pytest.fixture(scope="module")
+def signed_in_as(admin) -> dict[str, User]:
+    return {"user": login(register()), "admin": admin}
+
+
+@pytest.mark.parametrize("role", ["user", "admin"])
+def test_the_api_keeps_its_contract_under_fuzzing(role, signed_in_as, tmp_path, products):
+    # given: an account of this role, signed in for real, and products made for the run (`products`)
+    user = signed_in_as[role]
+    # when
+    report, statuses = _run(role, user, tmp_path)
+    # then: no check failed, no server error, every selected operation tested
+    assert report["failures"] == [] and report["errors"] == [], json.dumps(report["failures"] + report["errors"])[:5000]
+    assert [status for status in statuses if status >= 500] == []
+    assert report["operations"]["tested"] == report["operations"]["selected"] > 0
+    _generated[role] = report["test_cases"]["generated"]
+
+
+def test_the_fuzzing_made_enough_cases():
+    # then: both roles ran (the test above, in this module's order), 1,000 cases or more in all
+    assert set(_generated) == {"user", "admin"}, _generated
+    assert sum(_generated.values()) >= MIN_CASES, _generated
