@@ -57,10 +57,11 @@ def phase(name: str, rf: reads.ReadFixtures) -> dict:
     started = time.time()
     results = reads.run_reads(rf, idle=idle)
     time.sleep(2)  # the last statements reach the logs
+    slow = stack.slow_statements_since(started)  # before data_size(), whose ANALYZE is not a read
     return {
         "size": data_size(),
         "reads": results,
-        "slow_statements": stack.slow_statements_since(started),
+        "slow_statements": slow,
         "memory_mb": stack.memory_mb_by_group(),
         "name": name,
     }

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from shared.errors import ShardMoving
 from shared.events import consumers, outbox, pruning
 from shared.events.envelope import InvalidEnvelope
 from shared.request_id import bind_request_id
@@ -26,6 +27,12 @@ def _handle(task, envelope) -> None:
         consumers.process(envelope)
     except InvalidEnvelope as exc:
         consumers.store_dead_letter(envelope, f"invalid: {exc}", attempts=task.request.retries + 1)
+    except ShardMoving as exc:
+        # not a failure of the event: its shard is being moved. Sent again after the move's Retry-After
+        # with the retries it has, so a long move never spends the event's retry budget (the inbox
+        # makes the new delivery harmless should this one be redelivered too)
+        logger.info("event %s waits %ss: shard %s is moving", envelope.get("id"), exc.retry_after, exc.shard)
+        task.apply_async((envelope,), countdown=exc.retry_after, retries=task.request.retries)
     except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
         if task.request.retries >= settings.EVENT_MAX_RETRIES:
             consumers.store_dead_letter(envelope, f"{exc.__class__.__name__}: {exc}", task.request.retries + 1)

@@ -3,6 +3,7 @@ import uuid
 import pytest
 from django.db import transaction
 
+from shared.errors import ShardMoving
 from shared.events import consumers, outbox, tasks
 from shared.events.envelope import InvalidEnvelope, derived_event_id, make_envelope, validate_envelope
 from shared.events.inbox import inbox
@@ -95,6 +96,24 @@ def test_failing_handler_is_dead_lettered_after_the_last_retry(monkeypatch, sett
     tasks.handle_event.apply(args=[envelope])
     letter = DeadLetter.objects.using("db0").get(event_id=envelope["id"])
     assert "ZeroDivisionError" in letter.error
+
+
+def test_a_shard_move_delays_an_event_without_spending_its_retries(monkeypatch, settings):
+    # given: a handler whose shard is moving, on the last retry an event has
+    settings.EVENT_MAX_RETRIES = 0
+
+    def moving(envelope):
+        raise ShardMoving(shard=3)
+
+    monkeypatch.setitem(consumers._handlers, "order.placed", moving)
+    sent = []
+    monkeypatch.setattr(tasks.handle_event, "apply_async", lambda args, **options: sent.append((args, options)))
+    envelope = make_envelope("order.placed", PLACED)
+    # when
+    tasks.handle_event.apply(args=[envelope])
+    # then: sent again after the move's Retry-After with the retries it had, and no dead letter
+    assert sent == [((envelope,), {"countdown": ShardMoving.retry_after, "retries": 0})]
+    assert not DeadLetter.objects.using("db0").filter(event_id=envelope["id"]).exists()
 
 
 def test_invalid_event_is_dead_lettered_at_once():

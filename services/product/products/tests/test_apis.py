@@ -20,15 +20,19 @@ def test_bad_list_parameters_are_400(query):
     assert set(response.json()["error"]["fields"]) == {query.split("=")[0]}
 
 
-def test_list_ignores_empty_and_unknown_parameters():
+def test_list_ignores_unknown_parameters_and_takes_an_empty_value_as_sent():
     # given
     category_ensure(slug="tools", name="Tools")
     product_create(sku="LIST-1", name="Listed", price=Decimal("1.00"), category="tools")
-    # when
-    response = APIClient().get("/api/products/?page=&search=&ordering=&probe=1")
+    # when: an empty search (text may be empty) and a parameter the list does not know
+    response = APIClient().get("/api/products/?search=&probe=1")
     # then
     assert response.status_code == 200
     assert [row["sku"] for row in response.json()["results"]] == ["LIST-1"]
+    # and: an empty value where the schema allows none is refused, as the schema says (params.query)
+    for query in ("ordering=", "page="):
+        refused = APIClient().get(f"/api/products/?{query}")
+        assert refused.status_code == 400 and set(refused.json()["error"]["fields"]) == {query[:-1]}
 
 
 def test_lookup_returns_the_products_among_the_ids_active_or_not():

@@ -9,6 +9,11 @@ INSTALLED_APPS = [*INSTALLED_APPS, "users"]
 # the public reads `manage.py check_query_plans` EXPLAINs (shared/db/plans.py)
 QUERY_PLANS = "users.query_plans"
 AUTH_USER_MODEL = "users.User"
+# Argon2id with OWASP's parameters first; PBKDF2 still reads (and upgrades) older hashes (users/hashers.py)
+PASSWORD_HASHERS = [
+    "users.hashers.Argon2idOwaspHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
