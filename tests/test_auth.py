@@ -23,9 +23,9 @@ def test_register_returns_the_account_and_stores_it_once_on_its_shard_server():
     rows = psql(f"user-db-{home}", "users", f"SELECT email FROM users_user WHERE id = {user.id}")
     assert rows == [[user.email.lower()]]
     assert psql(f"user-db-{1 - home}", "users", f"SELECT 1 FROM users_user WHERE id = {user.id}") == []
-    # and the password is hashed
+    # and the password is hashed, with Argon2id at OWASP's parameters (users/hashers.py)
     stored = psql(f"user-db-{home}", "users", f"SELECT password FROM users_user WHERE id = {user.id}")[0][0]
-    assert stored.startswith("pbkdf2_sha256$") and PASSWORD not in stored
+    assert stored.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$") and PASSWORD not in stored
 
 
 def test_email_is_unique_case_insensitively():

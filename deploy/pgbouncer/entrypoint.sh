@@ -48,6 +48,9 @@ reserve_pool_size = 2
 reserve_pool_timeout = 3
 server_reset_query =
 server_check_delay = 10
+# a server that does not accept a connection within 3 s is down (a stopped standby): the client gets an
+# error at once and its read goes to the primary, well inside the request's 8 s budget
+server_connect_timeout = 3
 server_login_retry = 2
 query_wait_timeout = 15
 query_timeout = $QUERY_TIMEOUT

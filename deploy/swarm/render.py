@@ -88,6 +88,10 @@ RESOURCES = {
 }
 STATEFUL = {"shard-server", "redis", "prometheus"}  # pinned to their node, stop-first
 DJANGO = {"web", "worker", "job"}  # processes that run as the image's user `app` (uid 1000)
+# the user a kind's process runs as, who must read its secret files: Django's `app`, and Redis's `redis`
+# (uid 100, made by Debian's redis-server package; the others start as root and read them before
+# dropping privileges)
+OWNER = {**{kind: "1000" for kind in DJANGO}, "redis": "100"}
 
 
 def secret_for(service: str, variable: str) -> str | None:
@@ -189,7 +193,7 @@ def _service(name: str, service: dict, secret_values: dict[str, bytes]) -> tuple
         size = service["shm_size"]
         volumes.append({"type": "tmpfs", "target": "/dev/shm", "tmpfs": {"size": _bytes(size)}})
     secret_mounts += [
-        {"source": secret, "target": secret, "mode": 0o400, **({"uid": "1000"} if kind in DJANGO else {})}
+        {"source": secret, "target": secret, "mode": 0o400, **({"uid": OWNER[kind]} if kind in OWNER else {})}
         for secret in sorted(set(used) - {s for s, _ in KEY_VOLUMES.values()})
     ]
     rendered = {

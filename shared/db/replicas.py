@@ -31,7 +31,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import Model, QuerySet
 from django.db.models.manager import BaseManager
 
-from shared.db import pinning, shards
+from shared.db import ids, pinning, shards
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -202,7 +202,18 @@ def read_by_id(source: type[Model] | BaseManager | QuerySet | Callable[[str], T 
         primary = shards.primary_for_id(object_id)
     except shards.UnknownShard:
         return None
-    return run_read(primary, read)
+    found = run_read(primary, read)
+    if found is None and _just_made(object_id):
+        # a row made a moment ago may not have reached the standby yet, and a client that keeps no
+        # cookies has no pin (pinning.py): its ID says when it was made, so only such misses cost a
+        # primary read, never a miss of an old or made-up ID
+        return read(primary)
+    return found
+
+
+def _just_made(object_id: int) -> bool:
+    age_ms = time.time() * 1000 - ids.timestamp_ms_of(object_id)
+    return 0 <= age_ms <= settings.PIN_SECONDS * 1000
 
 
 def _first_with_pk(queryset: QuerySet, object_id: int) -> Callable[[str], Model | None]:

@@ -40,6 +40,13 @@ class _Text:
     """Text is a string: DRF would also take a JSON number (`"password": 0.5` becomes "0.5"), which the
     schema (`type: string`) does not allow."""
 
+    def run_validation(self, data=serializers.empty):
+        # control characters are refused as sent: DRF trims white space first, and Python's white space
+        # includes some of them (\x0b, \x0c, \x1c-\x1f), which would slip through as "blank"
+        if isinstance(data, str) and CONTROL_CHARACTERS.search(data):
+            raise serializers.ValidationError(no_control_characters.message, code=no_control_characters.code)
+        return super().run_validation(data)
+
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")

@@ -119,7 +119,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # `<id:...>` in URL patterns (shared/http/params.py): an object ID, documented as one
-    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "string", "pattern": r"^[0-9]{1,19}$"}},
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "string", "pattern": r"^(?:[0-9]{1,18}|[1-8][0-9]{18})$"}},
 }
 
 # ------------------------------------------------------------------------------------------------

@@ -122,3 +122,9 @@ def test_text_is_a_string_never_a_number_made_into_one(value):
         with pytest.raises(serializers.ValidationError):
             field.run_validation(value)
     assert fields.CharField().run_validation("0.5") == "0.5"
+
+
+@pytest.mark.parametrize("value", ["\x0bcategory", "\x1d", " \x1c "])
+def test_control_characters_that_python_counts_as_white_space_are_refused_not_trimmed(value):
+    with pytest.raises(serializers.ValidationError):
+        fields.CharField(allow_blank=True).run_validation(value)

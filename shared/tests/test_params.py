@@ -19,11 +19,12 @@ def test_id_list_field_parses_comma_separated_ids():
     assert filters.validated_data == {"ids": [1, 22, 333]}
 
 
-def test_id_list_field_leaves_out_numbers_too_large_to_be_ids():
-    # a number of an ID's length above MAX_ID matches the documented pattern, and no object has it
-    filters = Filter(data={"ids": f"1,{MAX_ID + 1}"})
-    assert filters.is_valid(), filters.errors
-    assert filters.validated_data == {"ids": [1]}
+def test_id_list_field_refuses_numbers_a_bigint_cannot_hold_as_its_pattern_does():
+    # the documented pattern allows 19 digits beginning with 1-8 (all below MAX_ID), not more
+    assert not Filter(data={"ids": f"1,{MAX_ID + 1}"}).is_valid()
+    assert not Filter(data={"ids": "9000000000000000000"}).is_valid()
+    filters = Filter(data={"ids": "8999999999999999999"})
+    assert filters.is_valid() and filters.validated_data == {"ids": [8999999999999999999]}
 
 
 @pytest.mark.parametrize(

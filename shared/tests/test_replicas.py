@@ -1,5 +1,6 @@
 import math
 import threading
+import time
 from collections import defaultdict
 from types import SimpleNamespace
 
@@ -214,3 +215,13 @@ def test_a_replica_holds_no_more_waiting_reads_than_the_bulkhead_allows(fresh_he
     # then: it went to the primary at once; once the replica answers, it gets reads again
     assert third == "db0"
     assert replicas.run_read("db0", lambda alias: alias) == "db0_replica"
+
+
+def test_a_miss_of_a_row_made_a_moment_ago_is_read_again_on_the_primary_and_an_old_miss_is_not():
+    def on_primary_only(alias):
+        return "row" if alias == "db0" else None
+
+    fresh = ids.compose(timestamp_ms=int(time.time() * 1000), shard=0, sequence=1)
+    old = ids.compose(timestamp_ms=int(time.time() * 1000) - 60_000, shard=0, sequence=1)
+    assert replicas.read_by_id(on_primary_only, fresh) == "row"  # the standby had not replayed it yet
+    assert replicas.read_by_id(on_primary_only, old) is None  # an old ID missing is missing: no primary read
