@@ -1,6 +1,6 @@
 """The time budget of the work in hand: one deadline per request, shared by every call it makes.
 
-A request gets `REQUEST_BUDGET_SECONDS` (8 s; nginx answers 504 itself at 10 s) at the first hop, or
+A request gets `REQUEST_BUDGET_SECONDS` (12 s; nginx answers 504 itself at 15 s) at the first hop, or
 what its caller said is left (`X-Request-Budget-Ms`, which `clients.py` sends with every call: deadline
 propagation, as gRPC does it). A call to another service may use only what is left, its one retry
 included, so no hop keeps working, or retrying, after the hop before it has given up.

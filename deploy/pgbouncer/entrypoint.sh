@@ -51,7 +51,13 @@ server_check_delay = 10
 # a server that does not accept a connection within 3 s is down (a stopped standby): the client gets an
 # error at once and its read goes to the primary, well inside the request's 8 s budget
 server_connect_timeout = 3
-server_login_retry = 2
+# a stopped server's name stops resolving at once (compose removes it from Docker's DNS): look names up
+# again every second, not every 15 s, so the pool does not keep dialling an address that is gone
+dns_max_ttl = 1
+server_login_retry = 1
+# a server that vanished (a killed container: no reset ever comes back) is noticed when what was sent to
+# it is not acknowledged within 2 s, instead of when query_timeout ends the query
+tcp_user_timeout = 2000
 query_wait_timeout = 15
 query_timeout = $QUERY_TIMEOUT
 ignore_startup_parameters = extra_float_digits,options,application_name

@@ -19,6 +19,7 @@ ID_DIGITS = len(str(MAX_ID))
 # 9223372036854775807; IDs from 9 x 10^18 on, which the clock of ids.py reaches in about a century,
 # are left out so that the documented pattern never allows a number a bigint cannot hold)
 ID_PATTERN = "(?:[0-9]{1,18}|[1-8][0-9]{18})"
+LARGEST_ID = 8_999_999_999_999_999_999  # the largest ID_PATTERN allows: an ID given as a JSON integer too
 
 
 class IdConverter:

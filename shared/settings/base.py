@@ -159,10 +159,12 @@ SHARDED_MODELS: list[tuple[str, str]] = []
 # URLs, in SERVICE_URLS in its own settings
 # ------------------------------------------------------------------------------------------------
 # every request's time budget, retries of its calls to other services included (shared/deadline.py):
-# below nginx's proxy_read_timeout (10 s), so the platform answers its own JSON 504 before nginx does
-REQUEST_BUDGET_SECONDS = env_float("REQUEST_BUDGET_SECONDS", 8.0)
+# below nginx's proxy_read_timeout (15 s), so the platform answers its own JSON 504 before nginx does;
+# above what a read takes when a standby has just died (PgBouncer notices within about 8 s, then the
+# read goes to the primary)
+REQUEST_BUDGET_SECONDS = env_float("REQUEST_BUDGET_SECONDS", 12.0)
 SERVICE_CONNECT_TIMEOUT = env_float("SERVICE_CONNECT_TIMEOUT", 1.0)
-SERVICE_READ_TIMEOUT = env_float("SERVICE_READ_TIMEOUT", 8.0)  # per attempt, within the budget
+SERVICE_READ_TIMEOUT = env_float("SERVICE_READ_TIMEOUT", 12.0)  # per attempt, within the budget
 
 # ------------------------------------------------------------------------------------------------
 # Celery (broker: redis-broker)  https://docs.celeryq.dev/en/stable/userguide/configuration.html

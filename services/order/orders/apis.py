@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from orders import selectors, services
 from shared.http import fields
-from shared.http.params import MAX_ID, CursorField, object_id, query
+from shared.http.params import LARGEST_ID, CursorField, object_id, query
 from shared.http.schema import error
 from shared.http.views import APIView
 
@@ -44,7 +44,7 @@ class OrderListOutputSerializer(serializers.Serializer):
 
 
 class OrderItemInputSerializer(serializers.Serializer):
-    product_id = fields.IntegerField(min_value=1, max_value=MAX_ID)
+    product_id = fields.IntegerField(min_value=1, max_value=LARGEST_ID)
     quantity = fields.IntegerField(min_value=1, max_value=1000)
 
 
