@@ -9,7 +9,8 @@ for every operation of every service (the gateway merges the services' schemas i
   400 (invalid parameters or body; a malformed JSON body; a non-canonical path), 401 (no valid access
   token; the gateway checks any token sent, so a public operation answers 401 to an invalid one),
   403 (an operation a signed-in non-admin may not call), 404 (an object in the path that is not there,
-  or not yours), 413 and 415 (a body too large, not JSON), 429 (the edge's per-address limits), and
+  or not yours), 413 and 415 (a body too large, not JSON), 414 (a URI too long, from nginx), 429 (the
+  edge's per-address limits), and
   503/504 (a service down or too slow, from the gateway or nginx). Domain conflicts (409) and other
   codes an operation has are declared by the view with `error(...)` in `extend_schema(responses=...)`;
 - the platform's input rules as JSON Schema constraints (`fields.py`): text without control characters
@@ -106,6 +107,7 @@ class AutoSchema(openapi.AutoSchema):
         if has_body:
             found.append((413, "The request body is too large."))
             found.append((415, "The request body is not JSON."))
+        found.append((414, "The URI is too long (4,000 characters or more, query string included)."))
         found.append((429, "Too many requests: the edge's per-address limits (Retry-After when known)."))
         found.append((503, "A service is unavailable (or the data is being moved): retry shortly."))
         found.append((504, "A service did not answer in time."))
