@@ -33,9 +33,13 @@ def admin() -> User:
     return User(client=client, id="", email=ADMIN_EMAIL, access=response.json()["access"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def products(admin) -> list[dict]:
-    """Four active products made for this test run, with stock that no run can use up."""
+    """Four active products made for this test, with stock that no test can use up.
+
+    Made per test, never shared: the contract run (test_contract.py) fuzzes as an admin with the IDs it
+    sees in responses, so a product that existed before it may come out renamed, repriced or inactive.
+    """
     made = []
     for n in range(4):
         body = {

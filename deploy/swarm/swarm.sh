@@ -106,7 +106,12 @@ down() {
     ((SECONDS - start < 120)) || { echo "the stack's containers or network are still there" >&2; return 1; }
     sleep 2
   done
-  docker ps -aq --filter "$label" | xargs -r docker rm >/dev/null
+  # stopped tasks' containers: Swarm removes them itself too, so one may be gone by the time `docker rm`
+  # reaches it; what counts is that none is left afterwards
+  while docker ps -aq --filter "$label" | grep -q .; do
+    ((SECONDS - start < 120)) || { echo "the stack's stopped containers are still there" >&2; return 1; }
+    docker ps -aq --filter "$label" | xargs -r docker rm >/dev/null 2>&1 || sleep 1
+  done
   if [ "${1:-}" = --volumes ]; then
     docker volume ls -q --filter "$label" | xargs -r docker volume rm >/dev/null
   fi
