@@ -114,12 +114,51 @@ def scatter_gather(
     """Page number `page` of `query(alias)` over all servers, ordered by `order` (as for `scatter_keyset`).
 
     Page N is exactly rows ((N-1)*size, N*size] of the global order, with nothing repeated or skipped
-    between pages, but each server reads its first N × size + 1 rows: bound N.
+    between pages, but each server reads its first N × size + 1 rows: bound N. So that this costs the
+    process little memory, each server first returns only those rows' sort keys (small tuples, not
+    model instances); the merged keys pick the page, whose rows are then read by primary key from the
+    servers that hold them. A row deleted or changed out of the list between the two reads is left out
+    of its page.
     """
+    names, descending = keyset.directions(order)
     limit = page * page_size
-    parts = _owned_rows(query, shard_field, lambda queryset: list(queryset.order_by(*order)[: limit + 1]))
-    rows = list(islice(_merged(parts, order), limit - page_size, limit + 1))
-    return Page(items=rows[:page_size], page_size=page_size, has_next=len(rows) > page_size, page=page)
+    shard_map = shards.shard_map()
+    owners = {primary: owned for primary in shards.primaries() if (owned := shard_map.shards_on(primary))}
+
+    def keys(primary: str) -> list[tuple]:
+        def read(alias: str) -> list[tuple]:
+            queryset = on_shards(query(alias), shard_field, owners[primary]).order_by(*order)
+            return [(*key, primary) for key in queryset.values_list(*names)[: limit + 1]]
+
+        return replicas.run_read(primary, read)
+
+    merged = heapq.merge(*(keys(primary) for primary in owners), key=lambda key: key[:-1], reverse=descending)
+    chosen = list(islice(merged, limit - page_size, limit + 1))  # the page's keys, and one more if there is a next
+    return Page(
+        items=_rows_of(query, chosen[:page_size], names[-1], owners, shard_field),
+        page_size=page_size,
+        has_next=len(chosen) > page_size,
+        page=page,
+    )
+
+
+def _rows_of(
+    query: Callable[[str], QuerySet], chosen: list[tuple], pk: str, owners: dict[str, list[int]], shard_field: str
+) -> list:
+    """The rows of `chosen` (sort keys ending with the primary key and the server), in their order."""
+    wanted: dict[str, list] = {}
+    for key in chosen:
+        wanted.setdefault(key[-1], []).append(key[-2])
+    found = {}
+    for primary, pks in wanted.items():
+        rows = replicas.run_read(
+            primary,
+            lambda alias, primary=primary, pks=pks: list(
+                on_shards(query(alias), shard_field, owners[primary]).filter(**{f"{pk}__in": pks})
+            ),
+        )
+        found.update((getattr(row, pk), row) for row in rows)
+    return [found[key[-2]] for key in chosen if key[-2] in found]
 
 
 def scatter_count(

@@ -18,6 +18,12 @@ class FakeQuerySet:
     def __getitem__(self, item):
         return self.rows[item]
 
+    def values_list(self, *names):
+        return [tuple(getattr(row, name) for name in names) for row in self.rows]
+
+    def filter(self, id__in):
+        return FakeQuerySet([row for row in self.rows if row.id in id__in])
+
     def count(self):
         return len(self.rows)
 
