@@ -1,19 +1,37 @@
-"""Middleware every Django process runs: request IDs, who served a response, JSON errors."""
+"""Middleware every Django process runs: request IDs, what a request cost, who served a response, JSON errors."""
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
+import time
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from prometheus_client import Counter, Histogram
 
 from shared import deadline
+from shared.db import statements
 from shared.http.errors import error_response
 from shared.request_id import bind_request_id
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 HOSTNAME = socket.gethostname()
+logger = logging.getLogger(__name__)
+
+SQL_STATEMENTS = Histogram(
+    "django_request_sql_statements",
+    "SQL statements run by one request",
+    buckets=(0, 1, 2, 4, 8, 16, 32, 64, 128),
+)
+SQL_SECONDS = Histogram(
+    "django_request_sql_seconds",
+    "time one request spent in SQL statements",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+SLOW_REQUESTS = Counter("django_slow_requests_total", "requests slower than SLOW_REQUEST_MS, by route", ["route"])
 
 
 class RequestIDMiddleware:
@@ -33,6 +51,38 @@ class RequestIDMiddleware:
         with bind_request_id(request_id):
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
+        return response
+
+
+class RequestCostMiddleware:
+    """What each request cost: SQL statements and their time (histograms), and a log line and a count for a
+    request slower than `SLOW_REQUEST_MS` (100 ms, seed 003's budget), with its route, query count and
+    time in SQL; the log line carries the request ID (bound by RequestIDMiddleware, before this one)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        with statements.measure() as sql:
+            response = self.get_response(request)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        SQL_STATEMENTS.observe(sql.statements)
+        SQL_SECONDS.observe(sql.seconds)
+        if elapsed_ms >= settings.SLOW_REQUEST_MS:
+            match = getattr(request, "resolver_match", None)
+            route = match.route if match else "unmatched"
+            SLOW_REQUESTS.labels(route).inc()
+            logger.warning(
+                "slow request: %s %s (%s) %d in %.0f ms, %d SQL statements in %.0f ms",
+                request.method,
+                request.path[:200],
+                route,
+                response.status_code,
+                elapsed_ms,
+                sql.statements,
+                sql.seconds * 1000,
+            )
         return response
 
 
