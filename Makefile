@@ -11,7 +11,7 @@ UNIT_TARGETS := gateway user product order shared
 # alone, compose uses debian:bookworm): `make bootstrap` makes it, with debootstrap when no registry answers.
 export BASE_IMAGE ?= scaling-django/base:bookworm
 
-.PHONY: help up down logs ps seed scale bench bench-sizes test unit integration images wheelhouse lock bootstrap venv clean env lint
+.PHONY: help up down logs ps seed scale scale-release bench bench-sizes test unit integration images wheelhouse lock bootstrap venv clean env lint
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -80,9 +80,14 @@ else ifneq ($(SIZE),small)
 	$(error SIZE is small or large, not '$(SIZE)')
 endif
 
-scale: ## run N replicas of SERVICE, e.g. make scale SERVICE=product N=3
-	@echo "--> scaling $(SERVICE) to $(N)"
+# a human's scale wins: the autoscaler leaves SERVICE at N until `make scale-release SERVICE=...`
+scale: ## run N replicas of SERVICE, e.g. make scale SERVICE=product N=3 (pins it: the autoscaler leaves it alone)
+	@echo "--> scaling $(SERVICE) to $(N) (pinned; make scale-release SERVICE=$(SERVICE) gives it back to the autoscaler)"
+	@$(COMPOSE) exec -T autoscaler python3 -m autoscaler pin $(SERVICE) $(N)
 	@$(COMPOSE) up -d --wait --no-recreate --scale $(SERVICE)=$(N) $(SERVICE)
+
+scale-release: ## give SERVICE back to the autoscaler, e.g. make scale-release SERVICE=product
+	@$(COMPOSE) exec -T autoscaler python3 -m autoscaler release $(SERVICE)
 
 venv: .venv/.done ## the host virtualenv for integration tests and the benchmark
 
@@ -93,13 +98,15 @@ venv: .venv/.done ## the host virtualenv for integration tests and the benchmark
 	@PIP_CONFIG_FILE=/dev/null .venv/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.lock
 	@touch $@
 
-unit: env images ## unit tests of the gateway, each service and shared/, inside their images
+unit: env images venv ## unit tests of the gateway, each service and shared/, inside their images
 	@echo "--> starting test-db for unit tests"
 	@$(COMPOSE) --profile test up -d --wait test-db
 	@set -e; for target in $(UNIT_TARGETS); do \
 		echo "--> unit tests: $$target"; \
 		bash deploy/scripts/unit-tests.sh $$target; \
 	done
+	@echo "--> unit tests: autoscaler (its decision, on the host: deploy/autoscaler/tests)"
+	@$(PY) -m pytest -q -p no:cacheprovider deploy/autoscaler/tests
 
 # every test user reaches nginx from the same address (no X-Forwarded-For: nginx trusts no proxy), so
 # the suite's stack runs with per-address limits sized for a test suite; tests/test_edge.py and

@@ -17,7 +17,32 @@ import uuid
 import pytest
 import requests
 
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, Client, User, compose, edge_defaults, login, register, wait_for
+from support import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    Client,
+    User,
+    autoscaler,
+    compose,
+    edge_defaults,
+    login,
+    register,
+    wait_for,
+)
+
+WEB_SERVICES = ("gateway", "user", "product", "order")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def web_services_pinned():
+    """The suite scales services itself and loads them hard at times: as a human's `make scale` does, it
+    pins the web services, so the autoscaler leaves them alone (test_autoscaler.py releases product for
+    its own test); they are given back to the autoscaler at the end."""
+    for service in WEB_SERVICES:
+        autoscaler("pin", service, "1")
+    yield
+    for service in WEB_SERVICES:
+        autoscaler("release", service)
 
 
 @pytest.fixture

@@ -104,6 +104,11 @@ def compose(*args: str, timeout: int = 120) -> str:
     return result.stdout
 
 
+def autoscaler(*args: str) -> str:
+    """`python3 -m autoscaler ARGS` in the autoscaler container (pin, release)."""
+    return compose("exec", "-T", "autoscaler", "python3", "-m", "autoscaler", *args)
+
+
 def psql(container: str, database: str, sql: str) -> list[list[str]]:
     """Rows of `sql` run in the shard container as postgres (fields split on '|')."""
     out = compose("exec", "-T", container, "psql", "-U", "postgres", "-d", database, "-qAt", "-c", sql)

@@ -41,6 +41,10 @@ OVERLAYS = ("base", "dev", "production")
 
 # compose one-shots whose Kubernetes counterpart is not a Job of the same name
 ONE_SHOT_AS_SECRET = {"jwt-keys": "jwt-keys"}  # the key pair is a Secret made outside the cluster
+# compose services with no Kubernetes workload, and why
+COMPOSE_ONLY = {
+    "autoscaler": "Kubernetes scales with its HorizontalPodAutoscalers (deploy/k8s), on the same signals",
+}
 # Kubernetes workloads with no compose service, and why
 K8S_ONLY_WORKLOADS = {
     "seed-admin": "`make seed` runs it with `docker compose exec user`",
@@ -406,7 +410,7 @@ def differences(services: dict[str, dict], docs: list[dict]) -> list[str]:
     compose, (k8s, secrets) = compose_view(services), k8s_view(docs)
     found = []
     for name, expected in sorted(compose.items()):
-        if expected["kind"] == "test-only":
+        if expected["kind"] == "test-only" or name in COMPOSE_ONLY:
             continue
         if name in ONE_SHOT_AS_SECRET:
             if not any(_is_generated(secret, ONE_SHOT_AS_SECRET[name]) for secret in secrets):
@@ -534,7 +538,9 @@ def swarm_differences(services: dict[str, dict], stack: dict) -> list[str]:
         if expected["kind"] == "test-only":
             continue
         if name in dropped:
-            if not {secret for secret, _ in swarm_render().KEY_VOLUMES.values()} <= set(stack.get("secrets", {})):
+            if name in ONE_SHOT_AS_SECRET and not {secret for secret, _ in swarm_render().KEY_VOLUMES.values()} <= set(
+                stack.get("secrets", {})
+            ):
                 found.append(f"{name}: no Swarm secrets stand for the one-shot ({dropped[name]})")
             continue
         actual = swarm.get(name)
@@ -614,16 +620,17 @@ def test_compose_and_the_swarm_stack_agree(compose):
 
 
 def test_compose_swarm_and_kubernetes_run_the_same_services_on_the_same_images(compose):
-    # what each of the three runs, and on which image (the one-shot jwt-keys is a secret in both others)
+    # what each of the three runs, and on which image (the one-shot jwt-keys is a secret in both others;
+    # the autoscaler is compose's own, COMPOSE_ONLY)
     view = compose_view(compose)
     expected = {name: item["image"] for name, item in view.items() if item["kind"] != "test-only"}
-    expected = {name: image for name, image in expected.items() if name not in ONE_SHOT_AS_SECRET}
+    expected = {name: image for name, image in expected.items() if name not in {*ONE_SHOT_AS_SECRET, *COMPOSE_ONLY}}
     swarm = {name: _image(service["image"]) for name, service in swarm_stack()["services"].items()}
     k8s = {name: item["image"] for name, item in k8s_view(rendered("base"))[0].items()}
     k8s = {name: image for name, image in k8s.items() if name not in K8S_ONLY_WORKLOADS}
     assert swarm == expected
     assert k8s == expected
-    assert set(swarm_render().DROPPED) == set(ONE_SHOT_AS_SECRET)
+    assert set(swarm_render().DROPPED) == {*ONE_SHOT_AS_SECRET, *COMPOSE_ONLY}
 
 
 # --- a change on one side only is caught -------------------------------------------------------------

@@ -70,7 +70,11 @@ SECRET_ENV_OF = {
 # compose volumes that hold the JWT key pair -> the secret (a file `make swarm-up` makes) mounted instead
 KEY_VOLUMES = {"jwt-private": ("jwt_private", PRIVATE_NAME), "jwt-public": ("jwt_public", PUBLIC_NAME)}
 # compose services with no Swarm service, and why
-DROPPED = {"jwt-keys": "the key pair is two Swarm secrets made before deploying (KEY_VOLUMES)"}
+DROPPED = {
+    "jwt-keys": "the key pair is two Swarm secrets made before deploying (KEY_VOLUMES)",
+    "autoscaler": "it scales compose containers through the Docker socket; Swarm scales services "
+    "(`docker service scale`), which this autoscaler does not drive",
+}
 SECRETS_DIR = "/run/secrets"
 PIN_LABEL = "scaling-django.pin"
 LIVE_CHECK = "curl -fsS -o /dev/null http://127.0.0.1:8000/health/live/"
