@@ -15,8 +15,9 @@ _OPS = (">=", "<=", ">", "<")
 @dataclass(frozen=True)
 class Config:
     interval_seconds: float
-    queries: dict[str, str]  # signal name: PromQL with {service}
+    queries: dict[str, str]  # signal name: PromQL with {service} and the service's own `labels`
     services: dict[str, ServicePolicy]
+    labels: dict[str, dict[str, str]]  # per service: more placeholders of its queries (e.g. its queue)
 
 
 def _condition(text: str) -> Condition:
@@ -59,8 +60,8 @@ def _service(name: str, data: dict, known_signals: set[str]) -> ServicePolicy:
 def load(path: Path) -> Config:
     data = yaml.safe_load(path.read_text())
     queries = dict(data.get("queries", {}))
-    known = {"cpu_percent", "memory_percent", *queries}
-    if "request_rate" in queries:
-        known.add("request_rate_per_replica")
+    # each query's value over the running replicas is `<name>_per_replica` (signals.read)
+    known = {"cpu_percent", "memory_percent", *queries, *(f"{name}_per_replica" for name in queries)}
     services = {name: _service(name, spec, known) for name, spec in data["services"].items()}
-    return Config(float(data.get("interval_seconds", 10)), queries, services)
+    labels = {name: {k: str(v) for k, v in spec.get("labels", {}).items()} for name, spec in data["services"].items()}
+    return Config(float(data.get("interval_seconds", 10)), queries, services, labels)

@@ -4,7 +4,8 @@ CPU and memory come from the Docker Engine API (the containers' cgroup counters)
 CPU the service's replicas used since the last loop, on average per replica, in percent of one core;
 `memory_percent` the average of each replica's memory in use over its limit (the host's memory when
 the container has none). Every other signal is the PromQL query the policy file gives it, with
-`{service}` replaced by the compose service name; a query that returns nothing (no traffic yet, an
+`{service}` replaced by the compose service name (and the service's other `labels`, e.g. `{queue}`),
+and `<signal>_per_replica` is its value over the running replicas; a query that returns nothing (no traffic yet, an
 exporter not running) is a signal with no value, which `policy.Condition` treats as neither high nor
 in the way of scaling down.
 """
@@ -68,12 +69,14 @@ class ContainerUsage:
 
 
 def read(
-    service: str, queries: dict[str, str], replicas: list[dict], prometheus: Prometheus, usage: ContainerUsage
+    labels: dict[str, str], queries: dict[str, str], replicas: list[dict], prometheus: Prometheus, usage: ContainerUsage
 ) -> dict[str, float | None]:
-    """Every signal of `service` now."""
+    """Every signal of a service now: each query with the service's `labels` ({service}, {queue}...) put
+    in, and its value over the running replicas as `<name>_per_replica`."""
     signals = usage.of(replicas)
     for name, query in queries.items():
-        signals[name] = prometheus.value(query.replace("{service}", service))
-    if signals.get("request_rate") is not None and replicas:
-        signals["request_rate_per_replica"] = signals["request_rate"] / len(replicas)
+        for label, value in labels.items():
+            query = query.replace("{" + label + "}", value)
+        signals[name] = value = prometheus.value(query)
+        signals[f"{name}_per_replica"] = value / len(replicas) if value is not None and replicas else None
     return signals
