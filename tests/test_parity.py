@@ -44,6 +44,7 @@ ONE_SHOT_AS_SECRET = {"jwt-keys": "jwt-keys"}  # the key pair is a Secret made o
 # compose services with no Kubernetes workload, and why
 COMPOSE_ONLY = {
     "autoscaler": "Kubernetes scales with its HorizontalPodAutoscalers (deploy/k8s), on the same signals",
+    "queue-exporter": "in Kubernetes the same exporter is a sidecar container of redis-broker",
 }
 # Kubernetes workloads with no compose service, and why
 K8S_ONLY_WORKLOADS = {
@@ -631,6 +632,7 @@ def test_compose_swarm_and_kubernetes_run_the_same_services_on_the_same_images(c
     assert swarm == expected
     assert k8s == expected
     assert set(swarm_render().DROPPED) == {*ONE_SHOT_AS_SECRET, *COMPOSE_ONLY}
+    assert "queue-exporter" in {container["name"] for container in _containers(rendered("base"), "redis-broker")}
 
 
 # --- a change on one side only is caught -------------------------------------------------------------

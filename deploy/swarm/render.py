@@ -74,6 +74,7 @@ DROPPED = {
     "jwt-keys": "the key pair is two Swarm secrets made before deploying (KEY_VOLUMES)",
     "autoscaler": "it scales compose containers through the Docker socket; Swarm scales services "
     "(`docker service scale`), which this autoscaler does not drive",
+    "queue-exporter": "only the compose autoscaler reads it",
 }
 SECRETS_DIR = "/run/secrets"
 PIN_LABEL = "scaling-django.pin"

@@ -63,10 +63,11 @@ def _step(cfg, project, docker, prometheus, usage, states, name, policy) -> None
         DECISIONS.labels(name, "pinned").inc()
         logger.info("%s: %d replicas, pinned by a human at %d", name, current, pinned)
         return
-    wanted = {c.signal.removesuffix("_per_replica") for c in (*policy.up_when, *policy.down_when)}
-    queries = {k: q for k, q in cfg.queries.items() if k in wanted}
+    used = {c.signal for c in (*policy.up_when, *policy.down_when)}
+    queries = {k: q for k, q in cfg.queries.items() if k in {signal.removesuffix("_per_replica") for signal in used}}
     labels = {"service": name, **cfg.labels[name]}
     values = signals.read(labels, queries, replicas, prometheus, usage.setdefault(name, signals.ContainerUsage(docker)))
+    values = {signal: value for signal, value in values.items() if signal in used}
     for signal, value in values.items():
         if value is not None:
             SIGNAL.labels(name, signal).set(value)

@@ -102,8 +102,15 @@ def test_percent_policies_are_the_hpas():
 
 def test_the_policy_file_loads_and_refuses_mistakes(tmp_path):
     shipped = config.load(Path(__file__).resolve().parents[1] / "policy.yml")
-    assert set(shipped.services) == {"gateway", "user", "product", "order"}
+    assert set(shipped.services) == {
+        "gateway",
+        "user",
+        "product",
+        "order",
+        *(f"{s}-worker" for s in ("user", "product", "order")),
+    }
     assert shipped.services["product"].up_needs == 2
+    assert shipped.labels["product-worker"] == {"queue": "product"}
     broken = tmp_path / "policy.yml"
     broken.write_text(
         Path(__file__).resolve().parents[1].joinpath("policy.yml").read_text().replace("cpu_percent > 80", "cpu > 80")
