@@ -67,7 +67,7 @@ def _step(cfg, project, docker, prometheus, usage, states, name, policy) -> None
     queries = {k: q for k, q in cfg.queries.items() if k in {signal.removesuffix("_per_replica") for signal in used}}
     labels = {"service": name, **cfg.labels[name]}
     values = signals.read(labels, queries, replicas, prometheus, usage.setdefault(name, signals.ContainerUsage(docker)))
-    values = {signal: value for signal, value in values.items() if signal in used}
+    values = {signal: value for signal, value in values.items() if signal in used or signal in signals.FROM_DOCKER}
     for signal, value in values.items():
         if value is not None:
             SIGNAL.labels(name, signal).set(value)

@@ -24,6 +24,9 @@ from autoscaler.docker_api import Docker
 logger = logging.getLogger(__name__)
 
 
+FROM_DOCKER = ("cpu_percent", "memory_percent")  # read for every service (and exported: the recording rules use them)
+
+
 class Prometheus:
     def __init__(self, url: str, timeout: float = 5.0):
         self.url, self.timeout = url.rstrip("/"), timeout
