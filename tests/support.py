@@ -5,6 +5,7 @@ nginx with its own client address, test users, psql on the shard servers, pollin
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import subprocess
@@ -107,6 +108,29 @@ def compose(*args: str, timeout: int = 120) -> str:
 def autoscaler(*args: str) -> str:
     """`python3 -m autoscaler ARGS` in the autoscaler container (pin, release)."""
     return compose("exec", "-T", "autoscaler", "python3", "-m", "autoscaler", *args)
+
+
+def send_event(worker: str, envelope: dict, times: int) -> None:
+    """Put `envelope` on the queues of its consumers `times` times, from inside `worker` (as a relay would)."""
+    code = (
+        "import json, sys; from shared.events.outbox import send; "
+        f"envelope = json.loads({json.dumps(json.dumps(envelope))}); "
+        f"[send(envelope) for _ in range({times})]"
+    )
+    compose("exec", "-T", worker, "python", "manage.py", "shell", "-c", code)
+
+
+def event_envelope(event_type: str, payload: dict) -> dict:
+    """A new event of `event_type` in the envelope shared/events reads."""
+    return {
+        "id": str(uuid.uuid4()),
+        "type": event_type,
+        "version": 1,
+        "occurred_at": "2026-01-01T00:00:00+00:00",
+        "producer": "test",
+        "request_id": "test",
+        "payload": payload,
+    }
 
 
 def psql(container: str, database: str, sql: str) -> list[list[str]]:

@@ -6,9 +6,17 @@ from __future__ import annotations
 
 import json
 
-from support import compose, wait_for
+from support import compose, event_envelope, send_event, wait_for
 
-ALERTS = {"ServiceP99OverBudget", "ServiceErrorRateHigh", "StandbyLagging", "StandbyDisconnected", "CeleryQueueGrowing"}
+ALERTS = {
+    "ServiceP99OverBudget",
+    "ServiceErrorRateHigh",
+    "StandbyLagging",
+    "StandbyDisconnected",
+    "CeleryQueueGrowing",
+    "OutboxBacklogGrowing",
+    "DeadLettersPresent",
+}
 
 
 def _prometheus(path: str, **params) -> dict:
@@ -53,6 +61,9 @@ def test_the_recording_rules_give_each_services_scaling_inputs():
     assert services("queue:celery_tasks_waiting") == {"user", "product", "order"}
     assert len(services("server:pg_connections")) == 12  # every shard server, primaries and standbys
     assert len(services("pg_replication_lag_seconds")) == 12
+    # the events of every server: outbox backlog (6 primaries after the rule) and dead letters
+    assert len(services("server:events_outbox_unsent")) == 6
+    assert len(services("events_dead_letters_waiting")) == 12
 
 
 def test_the_alert_rules_are_loaded_and_prometheus_reaches_alertmanager():
@@ -79,3 +90,19 @@ def test_a_stopped_standby_raises_standby_disconnected_in_alertmanager_and_it_re
     finally:
         compose("up", "-d", "--wait", "order-db-1-replica", timeout=180)
     wait_for(lambda: "order-db-1:5432" not in firing(), timeout=120, interval=5)
+
+
+def test_a_dead_letter_raises_dead_letters_present():
+    def firing() -> set[str]:
+        return {
+            alert["labels"].get("server", "")
+            for alert in _alertmanager_alerts()
+            if alert["labels"]["alertname"] == "DeadLettersPresent" and alert["status"]["state"] == "active"
+        }
+
+    # when: an event the user service cannot read (an unknown envelope version) reaches its worker
+    bad = event_envelope("order.confirmed", {"user_id": "1"})
+    bad["version"] = 99
+    send_event("user-worker", bad, times=1)
+    # then: it is a dead letter on a user primary, and the alert reaches Alertmanager
+    wait_for(lambda: any(server.startswith("user-db-") for server in firing()), timeout=90, interval=5)

@@ -1,11 +1,10 @@
 """The order saga and the event guarantees, on the real stack (Celery over redis-broker)."""
 
-import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from support import compose, login, psql, register, server_of, wait_for
+from support import compose, event_envelope, login, psql, register, send_event, server_of, wait_for
 
 TERMINAL = {"confirmed", "rejected", "cancelled"}
 
@@ -128,30 +127,9 @@ def test_killing_the_product_worker_mid_burst_loses_nothing_and_applies_nothing_
         assert _stock(product) >= 0
 
 
-def _send_event(worker: str, envelope: dict, times: int) -> None:
-    code = (
-        "import json, sys; from shared.events.outbox import send; "
-        f"envelope = json.loads({json.dumps(json.dumps(envelope))}); "
-        f"[send(envelope) for _ in range({times})]"
-    )
-    compose("exec", "-T", worker, "python", "manage.py", "shell", "-c", code)
-
-
-def _envelope(event_type: str, payload: dict) -> dict:
-    return {
-        "id": str(uuid.uuid4()),
-        "type": event_type,
-        "version": 1,
-        "occurred_at": "2026-01-01T00:00:00+00:00",
-        "producer": "test",
-        "request_id": "test",
-        "payload": payload,
-    }
-
-
 def test_the_same_event_delivered_twice_has_one_effect(user):
-    envelope = _envelope("order.confirmed", {"order_id": "1", "user_id": user.id, "total": "5.00"})
-    _send_event("user-worker", envelope, times=2)
+    envelope = event_envelope("order.confirmed", {"order_id": "1", "user_id": user.id, "total": "5.00"})
+    send_event("user-worker", envelope, times=2)
     wait_for(lambda: user.client.get("/api/users/me/", headers=user.auth).json()["orders_count"] >= 1, timeout=20)
     time.sleep(2)
     me = user.client.get("/api/users/me/", headers=user.auth).json()
@@ -164,13 +142,13 @@ def _dead_letters(service: str) -> list[list[str]]:
 
 
 def test_malformed_event_is_dead_lettered_without_crashing_the_worker(user):
-    bad = _envelope("order.confirmed", {"user_id": user.id})
+    bad = event_envelope("order.confirmed", {"user_id": user.id})
     bad["version"] = 99
-    _send_event("user-worker", bad, times=1)
+    send_event("user-worker", bad, times=1)
     wait_for(lambda: any(row[2] == bad["id"] for row in _dead_letters("user")), timeout=20)
     # the worker still works
-    good = _envelope("order.confirmed", {"order_id": "1", "user_id": user.id, "total": "1.00"})
-    _send_event("user-worker", good, times=1)
+    good = event_envelope("order.confirmed", {"order_id": "1", "user_id": user.id, "total": "1.00"})
+    send_event("user-worker", good, times=1)
     wait_for(lambda: user.client.get("/api/users/me/", headers=user.auth).json()["orders_count"] == 1, timeout=20)
 
 
@@ -179,10 +157,10 @@ def test_poison_event_goes_to_dead_letters_and_replay_applies_it_once():
     user = login(register())
     while server_of(user.id) != 1:
         user = login(register())
-    envelope = _envelope("order.confirmed", {"order_id": "1", "user_id": user.id, "total": "3.00"})
+    envelope = event_envelope("order.confirmed", {"order_id": "1", "user_id": user.id, "total": "3.00"})
     compose("stop", "user-db-1")
     try:
-        _send_event("user-worker", envelope, times=1)
+        send_event("user-worker", envelope, times=1)
         # when: every retry fails
         wait_for(lambda: any(row[2] == envelope["id"] for row in _dead_letters("user")), timeout=90, interval=1)
     finally:
