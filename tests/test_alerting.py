@@ -4,6 +4,7 @@ and stopping a standby raises StandbyDisconnected in Alertmanager (and it resolv
 
 from __future__ import annotations
 
+import functools
 import json
 
 from support import compose, event_envelope, send_event, wait_for
@@ -33,6 +34,15 @@ def _alertmanager_alerts() -> list[dict]:
     # Alertmanager's own view, asked from Prometheus's container (Alertmanager's image has no HTTP client)
     out = compose("exec", "-T", "prometheus", "curl", "-fsS", "http://alertmanager:9093/api/v2/alerts")
     return json.loads(out)
+
+
+def _firing(alertname: str) -> set[str]:
+    """The servers of the active alerts `alertname` that Alertmanager holds."""
+    return {
+        alert["labels"].get("server", "")
+        for alert in _alertmanager_alerts()
+        if alert["labels"]["alertname"] == alertname and alert["status"]["state"] == "active"
+    }
 
 
 def test_every_process_and_exporter_is_scraped():
@@ -75,13 +85,7 @@ def test_the_alert_rules_are_loaded_and_prometheus_reaches_alertmanager():
 
 
 def test_a_stopped_standby_raises_standby_disconnected_in_alertmanager_and_it_resolves():
-    def firing() -> set[str]:
-        return {
-            alert["labels"].get("server", "")
-            for alert in _alertmanager_alerts()
-            if alert["labels"]["alertname"] == "StandbyDisconnected" and alert["status"]["state"] == "active"
-        }
-
+    firing = functools.partial(_firing, "StandbyDisconnected")
     assert "order-db-1:5432" not in firing()
     compose("stop", "order-db-1-replica")
     try:
@@ -93,13 +97,7 @@ def test_a_stopped_standby_raises_standby_disconnected_in_alertmanager_and_it_re
 
 
 def test_a_dead_letter_raises_dead_letters_present():
-    def firing() -> set[str]:
-        return {
-            alert["labels"].get("server", "")
-            for alert in _alertmanager_alerts()
-            if alert["labels"]["alertname"] == "DeadLettersPresent" and alert["status"]["state"] == "active"
-        }
-
+    firing = functools.partial(_firing, "DeadLettersPresent")
     # when: an event the user service cannot read (an unknown envelope version) reaches its worker
     bad = event_envelope("order.confirmed", {"user_id": "1"})
     bad["version"] = 99
