@@ -30,8 +30,11 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from prometheus_client import Counter
 
 logger = logging.getLogger(__name__)
+# L1 (this process) and L2 (Redis) lookups by result: the hit rate of each layer
+LOOKUPS = Counter("cache_lookups_total", "cache lookups by layer (l1, l2) and result (hit, miss)", ["layer", "result"])
 CHANNEL = "cache-invalidation"
 _MISSING = object()
 
@@ -121,7 +124,9 @@ class LayeredCache:
         self._ensure_listener()
         value = self.l1.get(key)
         if value is not _MISSING:
+            LOOKUPS.labels("l1", "hit").inc()
             return value
+        LOOKUPS.labels("l1", "miss").inc()
         with self._key_lock(key):
             value = self.l1.get(key)  # another thread of this process may have just filled it
             if value is _MISSING:
@@ -131,6 +136,7 @@ class LayeredCache:
 
     def _from_l2_or_compute(self, key: str, compute, ttl: int):
         value = self._l2("get", key, _MISSING, default=_MISSING)
+        LOOKUPS.labels("l2", "miss" if value is _MISSING else "hit").inc()
         if value is not _MISSING:
             return value
         lock_key = f"lock:{key}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import json
 
-from support import compose, event_envelope, send_event, wait_for
+from support import Client, compose, event_envelope, send_event, wait_for
 
 ALERTS = {
     "ServiceP99OverBudget",
@@ -71,6 +71,12 @@ def test_the_recording_rules_give_each_services_scaling_inputs():
     assert services("queue:celery_tasks_waiting") == {"user", "product", "order"}
     assert len(services("server:pg_connections")) == 12  # every shard server, primaries and standbys
     assert len(services("pg_replication_lag_seconds")) == 12
+    # after some catalog reads: product's cache hit ratios and the replicas' share of its reads
+    for n in range(20):
+        Client().get(f"/api/products/?page_size={10 + n % 3}&probe={n}")
+    wait_for(lambda: "product" in services("service:cache_hit_ratio:l1"), timeout=60, interval=3)
+    assert "product" in services("service:cache_hit_ratio:l2")
+    assert "product" in services("service:db_reads:replica_ratio")
     # the events of every server: outbox backlog (6 primaries after the rule) and dead letters
     assert len(services("server:events_outbox_unsent")) == 6
     assert len(services("events_dead_letters_waiting")) == 12

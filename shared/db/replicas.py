@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.db.models import Model, QuerySet
 from django.db.models.manager import BaseManager
+from prometheus_client import Counter
 
 from shared.db import ids, pinning, shards
 
@@ -158,6 +159,10 @@ def read_alias(primary: str) -> str:
     return random.choices(usable, weights=[replicas[alias] for alias in usable])[0]
 
 
+# where reads went, and why a read that could have gone to a replica went to the primary
+READS = Counter("db_reads_total", "reads by target (replica, primary) and reason", ["target", "reason"])
+
+
 def run_read(primary: str, read: Callable[[str], T]) -> T:
     """Run `read(alias)` on a replica of `primary`; if the replica's connection fails mid-query, on the primary.
 
@@ -167,15 +172,22 @@ def run_read(primary: str, read: Callable[[str], T]) -> T:
     `REPLICA_MAX_IN_FLIGHT` reads of this process waiting on it gets no more (the bulkhead).
     """
     alias = read_alias(primary)
-    if alias == primary or not health.enter(alias):
+    if alias == primary:
+        READS.labels("primary", "pinned" if pinning.is_pinned() else "no usable replica").inc()
+        return read(primary)
+    if not health.enter(alias):
+        READS.labels("primary", "replica busy").inc()
         return read(primary)
     try:
-        return read(alias)
+        result = read(alias)
+        READS.labels("replica", "replica").inc()
+        return result
     except (OperationalError, InterfaceError) as exc:
         if not is_connection_error(exc):
             raise
         connections[alias].close()
         health.mark_down(alias, f"query failed: {exc.__class__.__name__}")
+        READS.labels("primary", "replica failed").inc()
         return read(primary)
     finally:
         health.leave(alias)

@@ -68,3 +68,19 @@ def test_a_generation_bump_without_a_counter_starts_one_and_is_not_taken_for_an_
     assert layered.generation("catalog") == first + 1
     assert first > 1  # started from the clock, never from a number an earlier generation had
     assert layered._l2_down_until <= time.monotonic()  # no breaker opened
+
+
+def test_lookups_are_counted_by_layer_and_result(layered):
+    from shared.cache import LOOKUPS
+
+    def count(layer, result):
+        return LOOKUPS.labels(layer, result)._value.get()
+
+    before = {key: count(*key) for key in [("l1", "hit"), ("l1", "miss"), ("l2", "miss")]}
+    layered.get_or_compute("counted:1", lambda: "v", ttl=60)  # L1 miss, L2 unreachable: a miss, computed
+    layered.get_or_compute("counted:1", lambda: "v", ttl=60)  # L1 hit
+    assert {key: count(*key) - value for key, value in before.items()} == {
+        ("l1", "hit"): 1,
+        ("l1", "miss"): 1,
+        ("l2", "miss"): 1,
+    }

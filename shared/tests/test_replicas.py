@@ -225,3 +225,30 @@ def test_a_miss_of_a_row_made_a_moment_ago_is_read_again_on_the_primary_and_an_o
     old = ids.compose(timestamp_ms=int(time.time() * 1000) - 60_000, shard=0, sequence=1)
     assert replicas.read_by_id(on_primary_only, fresh) == "row"  # the standby had not replayed it yet
     assert replicas.read_by_id(on_primary_only, old) is None  # an old ID missing is missing: no primary read
+
+
+def test_each_read_is_counted_by_where_it_went_and_why():
+    def count(target, reason):
+        return replicas.READS.labels(target, reason)._value.get()
+
+    before = {
+        key: count(*key) for key in [("replica", "replica"), ("primary", "pinned"), ("primary", "replica failed")]
+    }
+    replicas.run_read("db0", lambda alias: alias)
+    token = pinning._pinned.set(True)
+    try:
+        replicas.run_read("db0", lambda alias: alias)
+    finally:
+        pinning._pinned.reset(token)
+
+    def fails_on_the_replica(alias):
+        if alias.endswith("_replica"):
+            raise OperationalError("server closed the connection")
+        return alias
+
+    replicas.run_read("db1", fails_on_the_replica)
+    assert {key: count(*key) - value for key, value in before.items()} == {
+        ("replica", "replica"): 1,
+        ("primary", "pinned"): 1,
+        ("primary", "replica failed"): 1,
+    }
