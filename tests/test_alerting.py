@@ -74,9 +74,8 @@ def test_the_recording_rules_give_each_services_scaling_inputs():
     # after some catalog reads: product's cache hit ratios and the replicas' share of its reads
     for n in range(20):
         Client().get(f"/api/products/?page_size={10 + n % 3}&probe={n}")
-    wait_for(lambda: "product" in services("service:cache_hit_ratio:l1"), timeout=60, interval=3)
-    assert "product" in services("service:cache_hit_ratio:l2")
-    assert "product" in services("service:db_reads:replica_ratio")
+    ratios = ("service:cache_hit_ratio:l1", "service:cache_hit_ratio:l2", "service:db_reads:replica_ratio")
+    wait_for(lambda: all("product" in services(ratio) for ratio in ratios), timeout=60, interval=3)
     # the events of every server: outbox backlog (6 primaries after the rule) and dead letters
     assert len(services("server:events_outbox_unsent")) == 6
     assert len(services("events_dead_letters_waiting")) == 12
