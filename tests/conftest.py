@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -52,12 +53,29 @@ def user() -> User:
     return login(register())
 
 
+class Admin(User):
+    """The admin account, logged in again before its access token expires (JWT_ACCESS_MINUTES, 15): the
+    session-wide admin outlives a token in a suite that runs longer than that."""
+
+    REFRESH_SECONDS = 10 * 60
+
+    def log_in(self) -> None:
+        response = self.client.post("/api/auth/login/", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+        assert response.status_code == 200, response.text
+        self.access, self.extra["logged_in_at"] = response.json()["access"], time.monotonic()
+
+    @property
+    def auth(self) -> dict:
+        if time.monotonic() - self.extra.get("logged_in_at", float("-inf")) > self.REFRESH_SECONDS:
+            self.log_in()
+        return {"Authorization": f"Bearer {self.access}"}
+
+
 @pytest.fixture(scope="session")
 def admin() -> User:
-    client = Client()
-    response = client.post("/api/auth/login/", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
-    assert response.status_code == 200, response.text
-    return User(client=client, id="", email=ADMIN_EMAIL, access=response.json()["access"])
+    admin = Admin(client=Client(), id="", email=ADMIN_EMAIL)
+    admin.log_in()
+    return admin
 
 
 @pytest.fixture
