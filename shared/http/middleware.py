@@ -74,7 +74,7 @@ class RequestCostMiddleware:
             route = match.route if match else "unmatched"
             SLOW_REQUESTS.labels(route).inc()
             logger.warning(
-                "slow request: %s %s (%s) %d in %.0f ms, %d SQL statements in %.0f ms",
+                "slow request: %s %r (%s) %d in %.0f ms, %d SQL statements in %.0f ms",  # %r: a path is the client's
                 request.method,
                 request.path[:200],
                 route,

@@ -71,7 +71,7 @@ def test_a_slow_request_is_logged_with_its_request_id_statements_and_time_in_sql
     assert response.status_code == 204
     assert SLOW_REQUESTS.labels("unmatched")._value.get() == before + 1
     [record] = [r for r in caplog.records if "slow request" in r.getMessage()]
-    assert "GET /api/things/" in record.getMessage() and "2 SQL statements" in record.getMessage()
+    assert "GET '/api/things/'" in record.getMessage() and "2 SQL statements" in record.getMessage()
     assert record.request_id == "rid-cost-1"
 
 

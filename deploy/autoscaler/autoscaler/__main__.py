@@ -115,7 +115,7 @@ def main(argv: list[str]) -> int:
     command, *args = argv or ["run"]
     if command == "run":
         run()
-    elif command == "pin" and len(args) == 2:
+    elif command == "pin" and len(args) == 2 and args[1].isdigit() and int(args[1]) >= 1:
         _write_pins({**_pins(), args[0]: int(args[1])})
         print(f"{args[0]} pinned at {args[1]} replicas: the autoscaler leaves it alone until released")
     elif command == "release" and len(args) == 1:

@@ -117,3 +117,15 @@ def test_the_policy_file_loads_and_refuses_mistakes(tmp_path):
     )
     with pytest.raises(ValueError, match="unknown signals"):
         config.load(broken)
+
+
+def test_pin_refuses_a_replica_count_that_is_not_a_positive_number(tmp_path, monkeypatch, capsys):
+    from autoscaler import __main__ as cli
+
+    monkeypatch.setattr(cli, "PINS", tmp_path / "pins.json")
+    assert cli.main(["pin", "product", "two"]) == 2
+    assert cli.main(["pin", "product", "0"]) == 2
+    assert not (tmp_path / "pins.json").exists()
+    assert cli.main(["pin", "product", "2"]) == 0
+    assert cli.main(["release", "product"]) == 0
+    assert (tmp_path / "pins.json").read_text() == "{}"
