@@ -3,7 +3,7 @@ error shape, never a 500, and nothing stored.
 
 The kinds: digits that are not ASCII digits (Arabic-Indic, fullwidth, superscript) in IDs and numbers;
 control characters in text; JSON nested deep (past the services' limit, and past Python's recursion
-limit); numbers beyond what a column holds.
+limit); numbers beyond what a column holds; a one-value query parameter given twice.
 """
 
 from __future__ import annotations
@@ -121,6 +121,11 @@ def _cases() -> list[Case]:
         ),
         Case("range", "GET", "/api/products/", params={"page": BEYOND_INT32}),
         Case("range", "GET", "/api/products/lookup/", params={"ids": str(BEYOND_BIGINT)}),
+        # --- a one-value parameter given twice (the schema documents one value each) --------------
+        Case("repeated", "GET", "/api/products/", params={"page": ["1", "2"]}),
+        Case("repeated", "GET", "/api/products/", params={"category": ["kitchen", "garden"]}),
+        Case("repeated", "GET", "/api/products/lookup/", params={"ids": ["1", "2"]}),
+        Case("repeated", "GET", "/api/orders/", params={"page_size": ["5", "5"]}, who="user"),
     ]
     # --- JSON nested deep, to every write endpoint with a body -------------------------------------
     writes = [

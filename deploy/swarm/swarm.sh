@@ -98,24 +98,39 @@ up() {
 
 # removes the stack and waits until its tasks and network are gone (a new deploy would race them);
 # secrets go with the stack; volumes only with --volumes. A finished job's container stays behind in
-# Docker 20.10 (the service is gone, not its exited container): removed here.
+# Docker 20.10 (the service is gone, not its exited container): removed here. On a loaded machine the
+# tasks of 30-odd services may take minutes to stop: after STOP_GRACE seconds what is left of the stack
+# (its services are gone by then) is removed by force, and a container still attached to one of its
+# networks (a client started on the attachable network) is disconnected from it.
+STOP_GRACE=${SWARM_STOP_GRACE:-90}
 down() {
   docker stack rm "$SWARM_STACK" >/dev/null 2>&1 || true
-  local start=$SECONDS label="label=com.docker.stack.namespace=$SWARM_STACK"
-  while docker ps -q --filter "$label" | grep -q . || docker network ls -q --filter "$label" | grep -q .; do
-    ((SECONDS - start < 120)) || { echo "the stack's containers or network are still there" >&2; return 1; }
+  local start=$SECONDS label="label=com.docker.stack.namespace=$SWARM_STACK" network container
+  while docker ps -aq --filter "$label" | grep -q . || docker network ls -q --filter "$label" | grep -q .; do
+    # stopped tasks' containers (Swarm removes them itself too, so one may be gone before `docker rm`)
+    docker ps -aq --filter "$label" --filter status=exited --filter status=created --filter status=dead |
+      xargs -r docker rm >/dev/null 2>&1 || true
+    if ((SECONDS - start > STOP_GRACE)); then
+      docker ps -aq --filter "$label" | xargs -r docker rm -f >/dev/null 2>&1 || true
+      for network in $(docker network ls -q --filter "$label"); do
+        for container in $(docker network inspect "$network" --format '{{range $id, $c := .Containers}}{{$id}} {{end}}'); do
+          docker network disconnect -f "$network" "$container" >/dev/null 2>&1 || true
+        done
+        docker network rm "$network" >/dev/null 2>&1 || true
+      done
+    fi
+    if ((SECONDS - start > STOP_GRACE + 120)); then
+      echo "the stack's containers or network are still there:" >&2
+      docker ps -a --filter "$label" --format '{{.Names}} {{.Status}}' >&2
+      docker network ls --filter "$label" >&2
+      return 1
+    fi
     sleep 2
-  done
-  # stopped tasks' containers: Swarm removes them itself too, so one may be gone by the time `docker rm`
-  # reaches it; what counts is that none is left afterwards
-  while docker ps -aq --filter "$label" | grep -q .; do
-    ((SECONDS - start < 120)) || { echo "the stack's stopped containers are still there" >&2; return 1; }
-    docker ps -aq --filter "$label" | xargs -r docker rm >/dev/null 2>&1 || sleep 1
   done
   if [ "${1:-}" = --volumes ]; then
     docker volume ls -q --filter "$label" | xargs -r docker volume rm >/dev/null
   fi
-  echo "--> stack $SWARM_STACK removed"
+  echo "--> stack $SWARM_STACK removed in $((SECONDS - start)) s"
 }
 
 case "${1:-}" in

@@ -51,7 +51,13 @@ def _is_id(raw: str) -> bool:
 
 def query(request) -> dict[str, str]:
     """The query string as the data of a `FilterSerializer`: `?name=` is the value "" (which the field takes
-    or refuses as its documented schema says), not a parameter left out as DRF reads a QueryDict."""
+    or refuses as its documented schema says), not a parameter left out as DRF reads a QueryDict.
+
+    Every documented parameter holds one value (lists are comma-separated in one value, as `ids`), so a
+    parameter given twice (`?page=1&page=2`) is a 400 naming it, not one of its values picked silently."""
+    repeated = {name: ["Give this parameter once."] for name, values in request.query_params.lists() if len(values) > 1}
+    if repeated:
+        raise serializers.ValidationError(repeated)
     return request.query_params.dict()
 
 

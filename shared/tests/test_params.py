@@ -2,9 +2,11 @@ import re
 
 import pytest
 from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
 from shared.errors import NotFound
-from shared.http.params import MAX_ID, IdListField, object_id
+from shared.http.params import MAX_ID, IdListField, object_id, query
 
 
 class Filter(serializers.Serializer):
@@ -41,3 +43,14 @@ def test_id_list_field_rejects_what_its_pattern_does_not_match(raw):
 def test_object_id_is_not_found_for_what_cannot_be_an_id(raw):
     with pytest.raises(NotFound):
         object_id(raw)
+
+
+def test_query_takes_each_parameter_once_and_names_those_given_twice():
+    # given: a query string with `page` twice
+    request = Request(APIRequestFactory().get("/items/?page=1&page=2&search=&category=3"))
+    # when / then: a 400 that names the repeated parameter, not one of its values picked silently
+    with pytest.raises(serializers.ValidationError) as refused:
+        query(request)
+    assert refused.value.detail == {"page": ["Give this parameter once."]}
+    # and: each parameter once is its one value, "" kept as given
+    assert query(Request(APIRequestFactory().get("/items/?page=1&search="))) == {"page": "1", "search": ""}
