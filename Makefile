@@ -11,7 +11,7 @@ UNIT_TARGETS := gateway user product order shared
 # alone, compose uses debian:bookworm): `make bootstrap` makes it, with debootstrap when no registry answers.
 export BASE_IMAGE ?= scaling-django/base:bookworm
 
-.PHONY: help up down logs ps seed scale scale-release bench bench-sizes test unit integration images wheelhouse lock bootstrap venv clean env lint
+.PHONY: help up down logs ps seed scale scale-release bench bench-sizes test unit integration images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -115,9 +115,16 @@ integration: export NGINX_LOGIN_RATE ?= 600r/m
 integration: export NGINX_LOGIN_BURST ?= 300
 integration: export NGINX_API_RATE ?= 1000r/s
 integration: export NGINX_API_BURST ?= 2000
-integration: venv up ## cross-service tests through nginx on 127.0.0.1 (brings the stack up to date first)
+integration: venv browser up ## cross-service tests through nginx on 127.0.0.1 (brings the stack up to date first)
 	@echo "--> integration tests (tests/) against http://127.0.0.1:$${HTTP_PORT:-8080}"
 	@$(PY) -m pytest tests
+
+browser: ## headless Chromium (Debian's) for the test of the /ops/ page (tests/test_ops.py)
+	@command -v chromium >/dev/null || { echo "--> installing chromium (headless page tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+vendor-charts: ## vendor the /ops/ page's charting library (uPlot, from npm, checked by its hash) into static files
+	@bash deploy/scripts/vendor-uplot.sh
 
 # the integration tests include the Docker Swarm smoke test (tests/test_swarm.py; `make swarm-test` alone)
 test: k8s-validate unit integration ## every test: Kubernetes offline validation, unit tests, then the integration tests (Swarm smoke included)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", apis.schema),
     path("api/docs/", SpectacularSwaggerView.as_view(url="/api/schema/"), name="swagger-ui"),
     re_path(r"^api/(?P<rest>.*)$", apis.forward),
+    re_path(r"^ops/(?P<rest>.*)$", apis.forward),  # the staff pages (a session, not a token): user service
 ]
 
 handler400 = "shared.http.errors.handler400"

@@ -38,7 +38,7 @@ HOP_BY_HOP = frozenset(
     }
 )
 # Headers only the gateway may set (identity, and the request ID it has checked).
-GATEWAY_HEADERS = frozenset({"x-user-id", "x-user-is-staff", "x-request-id"})
+GATEWAY_HEADERS = frozenset({"x-user-id", "x-user-is-staff", "x-request-id", "x-forwarded-host"})
 
 
 class InvalidToken(ApplicationError):
@@ -111,6 +111,9 @@ def forward(request: HttpRequest) -> HttpResponse:
         headers["X-User-ID"] = identity.user_id
         headers["X-User-Is-Staff"] = "1" if identity.is_staff else "0"
     headers["X-Forwarded-For"] = request.META.get("HTTP_X_FORWARDED_FOR") or request.META.get("REMOTE_ADDR", "")
+    # the host and port the client asked for, as the edge reports it (the gateway is reached only by the
+    # edge): pages with forms check a POST's Origin against it
+    headers["X-Forwarded-Host"] = request.META.get("HTTP_X_FORWARDED_HOST") or request.META.get("HTTP_HOST", "")
 
     upstream = client_for(service).request(request.method, request.get_full_path(), headers=headers, body=body or None)
     response = HttpResponse(upstream.content, status=upstream.status_code)

@@ -79,6 +79,11 @@ def handler403(request, exception=None):
     return error_response(403, "permission_denied", "You do not have permission to do this.")
 
 
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a form posted without its token, or from another site (pages with forms)."""
+    return error_response(403, "csrf_failed", f"The form's CSRF check failed: {reason}. Reload the page and try again.")
+
+
 def handler404(request, exception=None):
     return error_response(404, "not_found", f"No route for {request.path}.")
 

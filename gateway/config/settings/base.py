@@ -21,6 +21,7 @@ GATEWAY_ROUTES = [
     ("/api/users/", "user"),
     ("/api/products/", "product"),
     ("/api/orders/", "order"),
+    ("/ops/", "user"),  # the staff pages: the user service owns the accounts and their sessions
 ]
 # The services it calls (shared/clients.py): all of them
 SERVICE_URLS = {

@@ -83,9 +83,10 @@ def _issue_tokens(user: User, alias: str) -> dict:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def user_login(*, email: str, password: str) -> dict:
-    """A new access/refresh pair for valid credentials; the same 401 whether or not the e-mail exists,
-    and the same 429 once the e-mail has failed too often (users.throttle)."""
+def user_authenticate(*, email: str, password: str) -> User:
+    """The active account with these credentials; the same 401 whether or not the e-mail exists, and the
+    same 429 once the e-mail has failed too often (users.throttle). Every way in (tokens, the staff pages'
+    session) checks credentials here."""
     account = User.objects.normalize_email(email.strip()).lower()
     throttle.check(account)
     user = user_find_by_email(email=email)
@@ -97,6 +98,12 @@ def user_login(*, email: str, password: str) -> dict:
         throttle.record_failure(account)
         raise InvalidCredentials("E-mail or password is wrong.")
     throttle.record_success(account)
+    return user
+
+
+def user_login(*, email: str, password: str) -> dict:
+    """A new access/refresh pair for valid credentials (`user_authenticate`)."""
+    user = user_authenticate(email=email, password=password)
     return _issue_tokens(user, user._state.db)
 
 
