@@ -47,6 +47,9 @@ COMPOSE_ONLY = {
     "queue-exporter": "in Kubernetes the same exporter is a sidecar container of redis-broker",
     "postgres-exporter": "not yet in Kubernetes (left with the signals issue)",
     "alertmanager": "not yet in Kubernetes (left with the signals issue)",
+    "pgbouncer-exporter": "not yet in Kubernetes (left with the signals issue)",
+    "redis-cache-exporter": "not yet in Kubernetes (left with the signals issue)",
+    "nginx-exporter": "not yet in Kubernetes (left with the signals issue)",
 }
 # Kubernetes workloads with no compose service, and why
 K8S_ONLY_WORKLOADS = {

@@ -77,6 +77,9 @@ DROPPED = {
     "queue-exporter": "only the compose autoscaler reads it",
     "postgres-exporter": "not yet on Swarm (its password would need a Swarm secret and a *_FILE reader)",
     "alertmanager": "not yet on Swarm, as its exporters are not",
+    "pgbouncer-exporter": "not yet on Swarm (its password would need a Swarm secret, as postgres-exporter's)",
+    "redis-cache-exporter": "not yet on Swarm (its password would need a Swarm secret, as postgres-exporter's)",
+    "nginx-exporter": "not yet on Swarm, as the other exporters are not",
 }
 SECRETS_DIR = "/run/secrets"
 PIN_LABEL = "scaling-django.pin"

@@ -12,10 +12,19 @@ import threading
 import time
 
 from django.conf import settings
+from prometheus_client import Gauge
 
 from shared.db.shardmap import ShardMap
 
 logger = logging.getLogger(__name__)
+# The version of the map a process routes by: the time of the newest change `move_shard` made (every step
+# of a move writes its row again, and rows are never deleted), 0 for the configured map alone. Per
+# container the highest of its live processes (each re-reads within SHARD_MAP_REFRESH_SECONDS).
+SHARD_MAP_VERSION = Gauge(
+    "shard_map_version",
+    "Unix time of the newest shard map change this process has read (0: the configured map)",
+    multiprocess_mode="livemax",
+)
 
 
 class MapStore:
@@ -46,11 +55,14 @@ class MapStore:
         with self._lock:
             self._loaded_at = time.monotonic()
             try:
-                rows = list(ShardAssignment.objects.using(home_primary()).values_list("shard", "server", "moving"))
+                rows = list(
+                    ShardAssignment.objects.using(home_primary()).values_list("shard", "server", "moving", "updated_at")
+                )
             except Exception as exc:  # noqa: BLE001 - keep serving with the last map we know
                 logger.debug("shard map changes not read: %s", exc)
                 return
-            self._overrides = ({s: server for s, server, _ in rows}, frozenset(s for s, _, m in rows if m))
+            self._overrides = ({s: server for s, server, _, _ in rows}, frozenset(s for s, _, m, _ in rows if m))
+            SHARD_MAP_VERSION.set(max((changed.timestamp() for *_, changed in rows), default=0))
 
     def forget(self) -> None:
         """Read the changes again on the next call (tests, and the move command)."""

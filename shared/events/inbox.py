@@ -6,8 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connections, transaction
+from prometheus_client import Counter
 
 from shared.events.models import InboxEvent
+
+# the inbox at work: a redelivered event (a retry, a relay and the sweep both sending) had no second effect
+DUPLICATES_SKIPPED = Counter(
+    "events_inbox_duplicates_total", "Events (or event steps) the inbox found applied already", ["event_type"]
+)
 
 
 def _key(envelope: dict, step: str) -> str:
@@ -31,6 +37,8 @@ def inbox(envelope: dict, *, using: str, step: str = "") -> Iterator[bool]:
                 [key, envelope["type"]],
             )
             fresh = cursor.fetchone() is not None
+        if not fresh:
+            DUPLICATES_SKIPPED.labels(envelope["type"]).inc()
         yield fresh
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from prometheus_client import Counter
 
 from orders import clients
 from orders.models import Order, OrderItem, OrderStatusChange
@@ -21,6 +22,16 @@ from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.events.envelope import derived_event_id
 from shared.events.inbox import inbox
 from shared.events.outbox import publish
+
+# The saga's steps as they commit: placed (pending), confirmed, rejected (product had no stock), timed_out
+# (rejected by order_expire_pending), cancelled (by the customer) and released (a reservation that came
+# after a cancel or a timeout, given back). Counted on commit, so a rolled-back step is not counted.
+SAGA_OUTCOMES = Counter("order_saga_outcomes_total", "Order saga steps committed, by outcome", ["outcome"])
+
+
+def _count_on_commit(outcome: str, *, alias: str) -> None:
+    transaction.on_commit(SAGA_OUTCOMES.labels(outcome).inc, using=alias)
+
 
 # the first total Order.total (max_digits 14, decimal_places 2) cannot hold
 _TOTAL_FIELD = Order._meta.get_field("total")
@@ -93,6 +104,7 @@ def order_place(*, user_id: int, items: list[dict], authorization: str, idempote
                 line.order = order
             OrderItem.objects.using(alias).bulk_create(lines)
             OrderStatusChange.objects.using(alias).create(order=order, status=Order.Status.PENDING)
+            _count_on_commit("placed", alias=alias)
             publish(
                 "order.placed",
                 {
@@ -126,6 +138,7 @@ def _transition(order: Order, *, alias: str, status: str, reason: str = "") -> N
     order.status = status
     order.save(using=alias, update_fields=["status", "updated_at"])
     OrderStatusChange.objects.using(alias).create(order=order, status=status, reason=reason)
+    _count_on_commit("timed_out" if reason == TIMED_OUT else str(status), alias=alias)
 
 
 CANCELLABLE = {Order.Status.PENDING, Order.Status.CONFIRMED}
@@ -170,6 +183,7 @@ def _stock_outcome_apply(envelope: dict, *, reserved: bool) -> None:
             # under way: give the stock back (product answers an order once, so a reservation for a
             # rejected order can only come after its timeout)
             released = {"order_id": str(order.id), "items": order_items_payload(order)}
+            _count_on_commit("released", alias=alias)
             publish(
                 "order.cancelled", released, using=alias, event_id=derived_event_id(envelope["id"], "order.cancelled")
             )

@@ -73,3 +73,28 @@ def test_user_deleted_archives_their_orders(order):
         Order.objects.using("db0").filter(id=order.id).exists()
         or Order.objects.using("db1").filter(id=order.id).exists()
     )
+
+
+def _outcomes() -> dict[str, float]:
+    from prometheus_client import REGISTRY
+
+    names = ("placed", "confirmed", "rejected", "cancelled", "timed_out", "released")
+    return {n: REGISTRY.get_sample_value("order_saga_outcomes_total", {"outcome": n}) or 0.0 for n in names}
+
+
+def test_each_saga_step_is_counted_once_when_it_commits(order):
+    before = _outcomes()
+    envelope = make_envelope("stock.reserved", {"order_id": str(order.id), "user_id": str(USER)})
+    on_stock_reserved(envelope)
+    on_stock_reserved(envelope)  # redelivered: the inbox skips it, nothing more is counted
+    order_cancel(user_id=USER, order_id=order.id)
+    on_stock_reserved(make_envelope("stock.reserved", {"order_id": str(order.id), "user_id": str(USER)}))
+    after = _outcomes()
+    assert {n: after[n] - before[n] for n in after} == {
+        "placed": 0,  # the fixture placed it before `before`
+        "confirmed": 1,
+        "rejected": 0,
+        "cancelled": 1,
+        "timed_out": 0,
+        "released": 1,  # a second reservation for the cancelled order gives its stock back
+    }
