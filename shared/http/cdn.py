@@ -5,8 +5,9 @@
   0 for a spelling of a purged URL that a purge would not name, see `PublicPolicy.canonical_only`),
   `Vary: Authorization` because the answer may differ for a signed-in caller;
 - anything user-specific, any write, anything sent with credentials: `private, no-store`;
-- `ETag` on every 200 GET, and 304 for a matching `If-None-Match` (Django's ConditionalGetMiddleware,
-  which must sit before this middleware in MIDDLEWARE so it sees the final headers).
+- `ETag` on every 200 GET of the public catalog's service, and 304 for a matching `If-None-Match`
+  (Django's ConditionalGetMiddleware, in the product service's MIDDLEWARE before this middleware so it
+  sees the final headers; `private, no-store` answers are never revalidated, so the others go without).
 
 Static files are nginx's business: hashed names, `public, max-age=31536000, immutable`.
 """

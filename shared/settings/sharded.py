@@ -5,10 +5,12 @@ from shared.settings.base import *  # noqa: F403
 from shared.settings.base import INSTALLED_APPS, MIDDLEWARE
 
 INSTALLED_APPS = [*INSTALLED_APPS, "shared.db", "shared.events"]
-# ConditionalGet (ETag, 304) sits outside CacheHeaders so it sees the final Cache-Control
+# Each service adds only the middleware it uses (every one runs on every request: `python -m
+# shared.http.middleware_cost` in a service's container prints what each costs). The product service adds
+# ConditionalGet (ETags, 304s) for its public catalog; the user's and order's answers are all `private,
+# no-store`, which nobody revalidates, so hashing their bodies for an ETag would be work for nothing.
 MIDDLEWARE = [
     *MIDDLEWARE[:-1],
-    "django.middleware.http.ConditionalGetMiddleware",
     "shared.http.cdn.CacheHeadersMiddleware",
     "shared.db.pinning.PrimaryPinMiddleware",
     MIDDLEWARE[-1],

@@ -1,7 +1,7 @@
 """The product service: categories and the catalog, stock reservations for orders."""
 
 from shared.settings.sharded import *  # noqa: F403
-from shared.settings.sharded import INSTALLED_APPS
+from shared.settings.sharded import INSTALLED_APPS, MIDDLEWARE
 
 SERVICE_NAME = "product"
 # django.contrib.postgres: the catalog's trigram index (an operator class on an expression) and pg_trgm
@@ -17,6 +17,10 @@ CDN_PUBLIC_PATHS = [
     (r"^/api/products/\d+/$", {"max_age": 1, "stale_while_revalidate": 5, "edge_seconds": 1, "canonical_only": True}),
     (r"^/api/products/$", {"max_age": 5, "stale_while_revalidate": 30, "edge_seconds": 5}),
 ]
+# ETags and 304s for the public catalog (browsers revalidate it after max-age): ConditionalGet sits
+# outside CacheHeaders, so it sees the final Cache-Control
+_at = MIDDLEWARE.index("shared.http.cdn.CacheHeadersMiddleware")
+MIDDLEWARE = [*MIDDLEWARE[:_at], "django.middleware.http.ConditionalGetMiddleware", *MIDDLEWARE[_at:]]
 EDGE_PURGE_URL = env("EDGE_PURGE_URL", "http://nginx:8081")  # noqa: F405
 EDGE_PURGE_TOKEN = env("EDGE_PURGE_TOKEN", "")  # noqa: F405 - the product worker's only (compose, k8s)
 CELERY_BEAT_SCHEDULE = {
