@@ -1,7 +1,8 @@
 """Every process and exporter is scraped, and the application metrics move when their technique acts, on the
 running stack: each worker replica (found through Docker DNS) and the PgBouncer, Redis and nginx exporters
-are up in Prometheus; a redelivered event counts as an inbox duplicate; an order's saga counts its steps
-and its events' queue wait and runtime; the recording rules give each service's database connections."""
+are up in Prometheus; the edge counts its cache hits; a redelivered event counts as an inbox duplicate; an
+order's saga counts its steps and its events' queue wait and runtime; the recording rules give each service's
+database connections."""
 
 from __future__ import annotations
 
@@ -93,3 +94,22 @@ def test_every_process_reports_its_shard_map_version():
     every = {"user", "product", "order", "user-worker", "product-worker", "order-worker"}
     assert every <= services, services
     assert all(float(s["value"][1]) >= 0 for s in series)
+
+
+def test_the_edge_counts_its_cache_hits_and_misses(products):
+    # given: a product's canonical URL, never read at the edge in this test run
+    url = f"/api/products/{products[0]['id']}/"
+    status = 'sum(nginx_edge_cache_requests_total{{status="{}"}})'
+    before = {s: _value(status.format(s)) for s in ("HIT", "MISS")}
+    # when: read twice within its edge TTL (the second from the edge cache)
+    answers = [Client().get(url).headers["X-Cache-Status"] for _ in range(2)]
+    assert answers[-1] == "HIT", answers
+    # then (after a scrape): the counters moved as the answers say, and the hit ratio is recorded
+    wait_for(
+        lambda: all(_value(status.format(s)) >= before[s] + answers.count(s) for s in ("HIT", "MISS")),
+        timeout=60,
+        interval=2,
+    )
+    wait_for(lambda: _query("edge:cache_hit_ratio"), timeout=60, interval=2)
+    # the counters are on nginx's unpublished port only
+    assert Client().get("/edge-metrics").status_code == 404

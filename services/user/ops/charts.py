@@ -33,8 +33,9 @@ CHARTS = [
     Chart("lag", "Replication lag, per standby", "max by (server) (pg_replication_lag_seconds)", "server", "s"),
     Chart(
         "cache",
-        "Cache hit rate, per service and layer",
-        'label_replace(service:cache_hit_ratio:l1, "layer", "$1 L1", "service", "(.*)")'
+        "Cache hit rate: the edge, and per service and layer",
+        'label_replace(edge:cache_hit_ratio, "layer", "edge (nginx)", "", "")'
+        ' or label_replace(service:cache_hit_ratio:l1, "layer", "$1 L1", "service", "(.*)")'
         ' or label_replace(service:cache_hit_ratio:l2, "layer", "$1 L2", "service", "(.*)")',
         "layer",
         "%",
