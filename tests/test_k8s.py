@@ -254,6 +254,57 @@ def test_the_metrics_behind_the_hpas_are_served(overlay):
     assert keys == ",".join(f"db0={svc}" for svc in SERVICES)
 
 
+# what kubernetes_sd gives a pod's container port, for the relabelling in base/prometheus.yml
+_POD_META = {
+    "__meta_kubernetes_pod_label_app_kubernetes_io_component": lambda labels, container, port: labels.get(
+        "app.kubernetes.io/component", ""
+    ),
+    "__meta_kubernetes_pod_label_app_kubernetes_io_name": lambda labels, container, port: labels.get(
+        "app.kubernetes.io/name", ""
+    ),
+    "__meta_kubernetes_pod_container_name": lambda labels, container, port: container["name"],
+    "__meta_kubernetes_pod_container_port_name": lambda labels, container, port: port.get("name", ""),
+}
+
+
+def test_prometheus_scrapes_what_compose_scrapes_and_alerts_the_same():
+    docs = rendered("base")
+    compose = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    k8s = yaml.safe_load(_config_map(docs, "prometheus-config")["prometheus.yml"])
+    jobs = {job["job_name"]: job for job in k8s["scrape_configs"]}
+    # every compose job but the autoscaler's (Kubernetes scales with HPAs), the same rules and Alertmanager
+    assert set(jobs) == {job["job_name"] for job in compose["scrape_configs"]} - {"autoscaler"}
+    assert k8s["rule_files"] == compose["rule_files"] and k8s["alerting"] == compose["alerting"]
+    assert "alertmanager" in objects(docs, "Service")
+    # each job found through the API keeps the container ports of the workloads compose's job reads
+    targets = {}
+    for name, job in jobs.items():
+        if "kubernetes_sd_configs" not in job:
+            continue
+        keep = job["relabel_configs"][0]
+        assert keep["action"] == "keep", name
+        found = set()
+        for workload, doc in workloads(docs).items():
+            for container in pod_spec(doc)["containers"]:
+                for port in container.get("ports", []):
+                    values = [_POD_META[label](pod_labels(doc), container, port) for label in keep["source_labels"]]
+                    if re.fullmatch(keep["regex"], ";".join(values)):
+                        found.add((workload, port["containerPort"]))
+        targets[name] = found
+    assert targets == {
+        "django": {(name, 8000) for name in WEB},
+        "celery": {(name, 9808) for name in WORKERS},
+        "celery-queues": {("redis-broker", 9121)},
+        "postgres": {("postgres-exporter", 9187)},
+        "pgbouncer": {("pgbouncer-exporter", 9127)},
+        "redis": {("redis-cache-exporter", 9121), ("redis-broker", 9121)},
+        "edge-cache": {("nginx", 8082)},
+        "nginx": {("nginx-exporter", 9113)},
+        "alertmanager": {("alertmanager", 9093)},
+    }
+    assert jobs["edge-cache"]["metrics_path"] == "/edge-metrics"
+
+
 def test_pod_disruption_budgets_and_anti_affinity_in_production_only():
     production = rendered("production")
     budgets = objects(production, "PodDisruptionBudget")
@@ -325,10 +376,17 @@ def test_network_policies_mirror_the_tiers(overlay):
     # edge: anyone reaches nginx; only nginx (and Prometheus) the gateway
     assert None in sources("nginx", 80)
     assert sources("gateway", 8000) == [{"matchLabels": {"app.kubernetes.io/name": n}} for n in ("nginx", "prometheus")]
-    # data: PgBouncer and the shard servers only from pods of the same service
+    # data: PgBouncer and the shard servers only from pods of the same service, and from their exporter
     for svc in SERVICES:
-        for name, port in ((f"{svc}-pgbouncer", 6432), (f"{svc}-db-0", 5432), (f"{svc}-db-1-replica", 5432)):
+        for name, port, exporter in (
+            (f"{svc}-pgbouncer", 6432, "pgbouncer-exporter"),
+            (f"{svc}-db-0", 5432, "postgres-exporter"),
+            (f"{svc}-db-1-replica", 5432, "postgres-exporter"),
+        ):
+            assert {"matchLabels": {"app.kubernetes.io/name": exporter}} in sources(name, port), name
             for selector in sources(name, port):
+                if selector == {"matchLabels": {"app.kubernetes.io/name": exporter}}:
+                    continue
                 assert selector and selector["matchLabels"]["scaling-django/service"] == svc, (name, selector)
         app = pod_labels(found[svc])
         assert any(matches(s, app) for s in sources(f"{svc}-pgbouncer", 6432))
@@ -337,10 +395,24 @@ def test_network_policies_mirror_the_tiers(overlay):
         )
         other = pod_labels(found[next(o for o in SERVICES if o != svc)])
         assert not any(matches(s, other) for s in sources(f"{svc}-pgbouncer", 6432))
-    # broker/cache: Redis only from Django pods
-    for name in ("redis-cache", "redis-broker"):
-        for selector in sources(name, 6379):
-            assert selector == {"matchLabels": {"scaling-django/tier": "application"}}, name
+    # broker/cache: Redis only from Django pods (and redis-cache from its exporter)
+    application = {"matchLabels": {"scaling-django/tier": "application"}}
+    assert sources("redis-broker", 6379) == [application]
+    cache_exporter = {"matchLabels": {"app.kubernetes.io/name": "redis-cache-exporter"}}
+    assert sources("redis-cache", 6379) == [application, cache_exporter]
+    # monitoring: Prometheus reaches every worker's metrics, the exporters, Alertmanager and nginx's
+    # status port; nginx-exporter reads that port too; nobody else reaches any of them
+    prometheus = {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}
+    for name, port in (
+        *((worker, 9808) for worker in WORKERS),
+        ("pgbouncer-exporter", 9127),
+        ("redis-cache-exporter", 9121),
+        ("nginx-exporter", 9113),
+        ("postgres-exporter", 9187),
+        ("alertmanager", 9093),
+    ):
+        assert sources(name, port) == [prometheus], name
+    assert sources("nginx", 8082) == [{"matchLabels": {"app.kubernetes.io/name": "nginx-exporter"}}, prometheus]
     django_pods = [d for d in found.values() if d["spec"]["template"]["spec"]["containers"][0]["name"] == "django"]
     assert all(pod_labels(d)["scaling-django/tier"] == "application" for d in django_pods)
 
@@ -439,7 +511,7 @@ def test_the_readmes_apply_order_covers_everything_in_order(overlay):
         if kind == "Deployment":
             assert number == (1 if name.endswith("-pgbouncer") else 3), name
         if kind == "StatefulSet":
-            assert number == (3 if name == "prometheus" else 1), name
+            assert number == (3 if name in ("prometheus", "alertmanager") else 1), name
     # a Service is applied with the pods it selects, a workload after the ConfigMaps it reads
     pods = {doc["metadata"]["name"]: doc for doc in docs if pod_spec(doc) is not None}
     for doc in docs:
