@@ -1,12 +1,14 @@
 """The Kubernetes manifests (deploy/k8s), rendered offline with `kubectl kustomize`: their structure.
 
-No cluster and no Docker: each kustomization is rendered (deploy/k8s/render.py, placeholder secrets)
-and the objects are checked. Parity with compose (names, images, environment, ports, health checks,
-shard topology) is tests/test_parity.py; schema validation is `make k8s-validate`.
+No cluster: each kustomization is rendered (deploy/k8s/render.py, placeholder secrets) and the objects
+are checked; Docker only for the image's promtool on the Prometheus config. Parity with compose (names,
+images, environment, ports, health checks, shard topology) is tests/test_parity.py; schema validation is
+`make k8s-validate`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections import defaultdict
@@ -194,13 +196,18 @@ def test_hpas_are_the_seeds(overlay):
                 "cpu": {"type": "Utilization", "averageUtilization": 70},
                 "memory": {"type": "Utilization", "averageUtilization": 80},
             }
-            pods = [m["pods"] for m in metrics if m["type"] == "Pods"]
-            assert pods == [
+            # per pod, 100 on average: the web Service's rate over its replicas (DNS discovery gives no pod
+            # names, so no Pods metric; base/hpa.yaml)
+            requests = [m["object"] for m in metrics if m["type"] == "Object"]
+            assert requests == [
                 {
+                    "describedObject": {"apiVersion": "v1", "kind": "Service", "name": name},
                     "metric": {"name": "http_requests_per_second"},
                     "target": {"type": "AverageValue", "averageValue": "100"},
                 }
             ]
+            assert {m["type"] for m in metrics} == {"Resource", "Object"}
+            assert name in objects(docs, "Service")
         else:
             service = name.removesuffix("-worker")
             assert metrics == [
@@ -232,20 +239,26 @@ def test_the_metrics_behind_the_hpas_are_served(overlay):
     (rule,) = adapter["rules"]
     assert rule["seriesQuery"].startswith("django_http_requests_total_by_view_transport_method_total{")
     assert rule["name"]["as"] == "http_requests_per_second" and "rate(" in rule["metricsQuery"]
-    assert rule["resources"]["overrides"] == {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
+    assert rule["resources"]["overrides"] == {
+        "namespace": {"resource": "namespace"},
+        "service": {"resource": "service"},
+    }
+    assert rule["seriesQuery"].endswith('{namespace!="",service!=""}')
     (external,) = adapter["externalRules"]
     assert external["name"]["as"] == "celery_queue_length" and "queue" in external["metricsQuery"]
+    assert external["resources"]["overrides"] == {"namespace": {"resource": "namespace"}}
     api_services = objects(docs, "APIService")
     assert set(api_services) == {"v1beta1.custom.metrics.k8s.io", "v1beta1.external.metrics.k8s.io"}
     assert {a["spec"]["service"]["name"] for a in api_services.values()} == {"prometheus-adapter"}
     assert "prometheus-adapter" in objects(docs, "Service") and "prometheus-adapter" in objects(docs, "Deployment")
-    # Prometheus finds the pods through the API and labels what the adapter needs
+    # Prometheus labels what the adapter maps: `service` (the DNS name, the web Service's) and `namespace`
+    # (its own, where the HPAs and Services are)
     prometheus = yaml.safe_load(_config_map(docs, "prometheus-config")["prometheus.yml"])
     jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}
-    for job in ("django", "celery-queues"):
-        assert jobs[job]["kubernetes_sd_configs"][0]["role"] == "pod"
-        targets = {relabel.get("target_label") for relabel in jobs[job]["relabel_configs"]}
-        assert {"namespace", "pod"} <= targets, job
+    (namespace,) = {doc["metadata"]["namespace"] for doc in workloads(docs).values()}
+    assert {"target_label": "namespace", "replacement": namespace} in jobs["celery-queues"]["relabel_configs"]
+    assert {"target_label": "namespace", "replacement": namespace} in jobs["django"]["relabel_configs"]
+    assert {"source_labels": ["__meta_dns_name"], "target_label": "service"} in jobs["django"]["relabel_configs"]
     assert {"source_labels": ["key"], "target_label": "queue"} in jobs["celery-queues"]["metric_relabel_configs"]
     # the exporter watches every worker's queue
     broker = pod_spec(workloads(docs)["redis-broker"])
@@ -254,55 +267,90 @@ def test_the_metrics_behind_the_hpas_are_served(overlay):
     assert keys == ",".join(f"db0={svc}" for svc in SERVICES)
 
 
-# what kubernetes_sd gives a pod's container port, for the relabelling in base/prometheus.yml
-_POD_META = {
-    "__meta_kubernetes_pod_label_app_kubernetes_io_component": lambda labels, container, port: labels.get(
-        "app.kubernetes.io/component", ""
-    ),
-    "__meta_kubernetes_pod_label_app_kubernetes_io_name": lambda labels, container, port: labels.get(
-        "app.kubernetes.io/name", ""
-    ),
-    "__meta_kubernetes_pod_container_name": lambda labels, container, port: container["name"],
-    "__meta_kubernetes_pod_container_port_name": lambda labels, container, port: port.get("name", ""),
-}
-
-
 def test_prometheus_scrapes_what_compose_scrapes_and_alerts_the_same():
     docs = rendered("base")
     compose = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     k8s = yaml.safe_load(_config_map(docs, "prometheus-config")["prometheus.yml"])
     jobs = {job["job_name"]: job for job in k8s["scrape_configs"]}
+    compose_jobs = {job["job_name"]: job for job in compose["scrape_configs"]}
     # every compose job but the autoscaler's (Kubernetes scales with HPAs), the same rules and Alertmanager
-    assert set(jobs) == {job["job_name"] for job in compose["scrape_configs"]} - {"autoscaler"}
+    assert set(jobs) == set(compose_jobs) - {"autoscaler"}
     assert k8s["rule_files"] == compose["rule_files"] and k8s["alerting"] == compose["alerting"]
     assert "alertmanager" in objects(docs, "Service")
-    # each job found through the API keeps the container ports of the workloads compose's job reads
+    # the labels compose's jobs give (service from the DNS name, redis, queue) and the same metric filters
+    for name, job in jobs.items():
+        theirs = compose_jobs[name]
+        assert job.get("metric_relabel_configs") == theirs.get("metric_relabel_configs"), name
+        assert job.get("metrics_path", "/metrics") == theirs.get("metrics_path", "/metrics"), name
+        if "dns_sd_configs" in theirs:
+            assert {"source_labels": ["__meta_dns_name"], "target_label": "service"} in job["relabel_configs"]
+    # every job but Prometheus's own is found through the cluster's DNS (Debian's Prometheus has no
+    # kubernetes_sd_configs): each name is a headless Service whose selector picks exactly the pods of the
+    # workloads compose's job reads, with the metrics port as a port of theirs
+    services, found = objects(docs, "Service"), workloads(docs)
     targets = {}
     for name, job in jobs.items():
-        if "kubernetes_sd_configs" not in job:
+        if name == "prometheus":
+            assert job["static_configs"] == [{"targets": ["localhost:9090"]}]
             continue
-        keep = job["relabel_configs"][0]
-        assert keep["action"] == "keep", name
-        found = set()
-        for workload, doc in workloads(docs).items():
-            for container in pod_spec(doc)["containers"]:
-                for port in container.get("ports", []):
-                    values = [_POD_META[label](pod_labels(doc), container, port) for label in keep["source_labels"]]
-                    if re.fullmatch(keep["regex"], ";".join(values)):
-                        found.add((workload, port["containerPort"]))
-        targets[name] = found
+        assert set(job) <= {"job_name", "metrics_path", "dns_sd_configs", "relabel_configs", "metric_relabel_configs"}
+        targets[name] = set()
+        for sd in job["dns_sd_configs"]:
+            assert sd["type"] == "A" and sd["refresh_interval"] == "10s", name
+            for dns_name in sd["names"]:
+                service = services[dns_name]["spec"]
+                assert service["clusterIP"] == "None" and service["publishNotReadyAddresses"] is False, dns_name
+                assert sd["port"] in {p["port"] for p in service["ports"]}, dns_name
+                selected = [
+                    w for w, doc in found.items() if matches({"matchLabels": service["selector"]}, pod_labels(doc))
+                ]
+                for workload in selected:
+                    ports = [p for c in pod_spec(found[workload])["containers"] for p in c.get("ports", [])]
+                    (port,) = [p for p in service["ports"] if p["port"] == sd["port"]]
+                    assert any(p.get("name") == port["targetPort"] for p in ports), (dns_name, workload)
+                    targets[name].add((dns_name, workload, sd["port"]))
     assert targets == {
-        "django": {(name, 8000) for name in WEB},
-        "celery": {(name, 9808) for name in WORKERS},
-        "celery-queues": {("redis-broker", 9121)},
-        "postgres": {("postgres-exporter", 9187)},
-        "pgbouncer": {("pgbouncer-exporter", 9127)},
-        "redis": {("redis-cache-exporter", 9121), ("redis-broker", 9121)},
-        "edge-cache": {("nginx", 8082)},
-        "nginx": {("nginx-exporter", 9113)},
-        "alertmanager": {("alertmanager", 9093)},
+        "django": {(name, name, 8000) for name in WEB},
+        "celery": {(name, name, 9808) for name in WORKERS},
+        "celery-queues": {("queue-exporter", "redis-broker", 9121)},
+        "postgres": {("postgres-exporter", "postgres-exporter", 9187)},
+        "pgbouncer": {("pgbouncer-exporter", "pgbouncer-exporter", 9127)},
+        "redis": {("redis-cache-exporter", "redis-cache-exporter", 9121), ("queue-exporter", "redis-broker", 9121)},
+        "edge-cache": {("nginx-pods", "nginx", 8082)},
+        "nginx": {("nginx-exporter", "nginx-exporter", 9113)},
+        "alertmanager": {("alertmanager", "alertmanager", 9093)},
     }
+    # which Redis each target is: compose's static labels, from the DNS name here
+    redis = {r["regex"]: r["replacement"] for r in jobs["redis"]["relabel_configs"] if r["target_label"] == "redis"}
+    assert redis == {"redis-cache-exporter": "redis-cache", "queue-exporter": "redis-broker"}
+    # Prometheus needs no API access any more
+    assert pod_spec(found["prometheus"]).get("automountServiceAccountToken") is False
+    assert "prometheus" not in objects(docs, "Role") and "prometheus" not in objects(docs, "ServiceAccount")
     assert jobs["edge-cache"]["metrics_path"] == "/edge-metrics"
+
+
+def test_prometheus_own_promtool_accepts_the_kubernetes_config():
+    """The config is one the image's Prometheus (Debian's 2.42, no kubernetes_sd) loads, rules included.
+
+    Docker with no network and the file read-only; the image is compose's, which the integration suite
+    builds (`make up`) before it runs this.
+    """
+    image = f"{os.environ.get('IMAGE_PREFIX', 'scaling-django')}/prometheus"
+    inspect = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
+    assert inspect.returncode == 0, f"{image} is not built (make images)"
+    config = ROOT / "deploy/k8s/base/prometheus.yml"
+    result = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "-v", f"{config}:/tmp/p.yml:ro"]
+        + ["--entrypoint", "promtool", image, "check", "config", "/tmp/p.yml"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "SUCCESS: /tmp/p.yml is valid prometheus config file syntax" in output, output
+    assert "SUCCESS: 2 rule files found" in output, output
 
 
 def test_pod_disruption_budgets_and_anti_affinity_in_production_only():
