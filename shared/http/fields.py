@@ -3,7 +3,8 @@
 They are DRF's fields with the platform's input rules, so that hostile input is a 400 with field
 errors at the edge of a service, never a database error (a 500) further in:
 
-- numbers are written with ASCII digits only (`int()` and `Decimal()` take e.g. Arabic-Indic digits);
+- numbers are written with ASCII digits only (`int()` and `Decimal()` take e.g. Arabic-Indic digits),
+  an integer given as text with nothing around it;
   decimals are strings in the one syntax their OpenAPI `pattern` states (as the API writes them);
 - integers are bounded, by default to a PostgreSQL `integer` column; give `min_value`/`max_value`
   matching the column (e.g. `MAX_ID` for a `bigint` ID) for anything else;
@@ -27,7 +28,9 @@ from rest_framework import serializers
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 
-_ASCII_INTEGER = re.compile(r"\s*[-+]?[0-9]+(\.0*)?\s*")  # DRF also takes "1.0" as an int
+# an integer given as text (a query parameter, or a JSON string) is written as the schema's `integer`
+# says: a sign and ASCII digits, nothing around them (DRF would also take " 12 ", "\x0c12" or "12.0")
+_ASCII_INTEGER = re.compile(r"[-+]?[0-9]+")
 # C0 controls except \t \n \r, DEL and C1 controls (Unicode category Cc); DRF refuses NUL and surrogates too
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 

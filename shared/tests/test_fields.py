@@ -22,14 +22,17 @@ class Text(serializers.Serializer):
     email = fields.EmailField(required=False)
 
 
-@pytest.mark.parametrize("raw", ["12", " 12 ", "-3", "+4", "12.0", 12, 12.0])
+@pytest.mark.parametrize("raw", ["12", "-3", "+4", 12, 12.0])
 def test_integer_field_takes_ascii_integers(raw):
     data = Numbers(data={"count": raw})
     assert data.is_valid(), data.errors
     assert abs(data.validated_data["count"]) in (3, 4, 12)
 
 
-@pytest.mark.parametrize("raw", [ARABIC_INDIC_12, FULLWIDTH_12, SUPERSCRIPT_2, "1_000", "1e3", "12.5", "0x10", ""])
+@pytest.mark.parametrize(
+    "raw",
+    [ARABIC_INDIC_12, FULLWIDTH_12, SUPERSCRIPT_2, "1_000", "1e3", "12.5", "0x10", "", " 12 ", "\x0c2", "12.0", "12\n"],
+)
 def test_integer_field_refuses_what_is_not_written_in_ascii_digits(raw):
     data = Numbers(data={"count": raw})
     assert not data.is_valid()
