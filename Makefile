@@ -11,7 +11,7 @@ UNIT_TARGETS := gateway user product order shared
 # alone, compose uses debian:bookworm): `make bootstrap` makes it, with debootstrap when no registry answers.
 export BASE_IMAGE ?= scaling-django/base:bookworm
 
-.PHONY: help up down logs ps seed scale scale-release bench bench-sizes test unit integration images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
+.PHONY: help up up-haproxy down logs ps seed scale scale-release bench bench-sizes test unit integration images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,12 +49,19 @@ up: env images ## build and start the whole platform, seed it, print where to go
 	@echo "    docs:     http://127.0.0.1:$${HTTP_PORT:-8080}/api/docs/"
 	@echo "    admin:    $$(grep -E '^ADMIN_EMAIL=' .env | cut -d= -f2) (password: ADMIN_PASSWORD in .env)"
 
+up-haproxy: up ## also start HAProxy, the other edge, beside nginx (profile haproxy; stats on 127.0.0.1 only)
+	@echo "--> starting HAProxy (docker compose --profile haproxy up -d --wait haproxy)"
+	@$(COMPOSE) --profile haproxy build --quiet haproxy
+	@$(COMPOSE) --profile haproxy up -d --wait haproxy
+	@echo "    API:      http://127.0.0.1:$${HAPROXY_PORT:-8081}/api/"
+	@echo "    stats:    http://127.0.0.1:$${HAPROXY_STATS_PORT:-8404}/stats"
+
 down: ## stop and remove the containers (data volumes are kept; `make clean` drops them)
 	@echo "--> stopping the stack"
-	@$(COMPOSE) --profile test down --remove-orphans
+	@$(COMPOSE) --profile test --profile haproxy down --remove-orphans
 
 clean: ## stop everything and delete all data volumes
-	@$(COMPOSE) --profile test down --remove-orphans --volumes
+	@$(COMPOSE) --profile test --profile haproxy down --remove-orphans --volumes
 
 logs: ## follow the logs of every container (SERVICE=name for one)
 	@$(COMPOSE) logs -f --tail 100 $(if $(filter command line,$(origin SERVICE)),$(SERVICE))
@@ -110,12 +117,15 @@ unit: env images venv ## unit tests of the gateway, each service and shared/, in
 
 # every test user reaches nginx from the same address (no X-Forwarded-For: nginx trusts no proxy), so
 # the suite's stack runs with per-address limits sized for a test suite; tests/test_edge.py and
-# tests/test_client_address.py check the default limits and trust on a second nginx with the defaults
+# tests/test_client_address.py check the default limits and trust on a second nginx with the defaults;
+# HAProxy likewise (tests/test_haproxy.py: its own limits on a second HAProxy with the defaults)
 integration: export NGINX_LOGIN_RATE ?= 600r/m
 integration: export NGINX_LOGIN_BURST ?= 300
 integration: export NGINX_API_RATE ?= 1000r/s
 integration: export NGINX_API_BURST ?= 2000
-integration: venv browser up ## cross-service tests through nginx on 127.0.0.1 (brings the stack up to date first)
+integration: export HAPROXY_LOGIN_LIMIT ?= 600
+integration: export HAPROXY_API_LIMIT ?= 20000
+integration: venv browser up-haproxy ## cross-service tests through nginx (and HAProxy) on 127.0.0.1 (brings the stack up to date first)
 	@echo "--> integration tests (tests/) against http://127.0.0.1:$${HTTP_PORT:-8080}"
 	@$(PY) -m pytest tests
 

@@ -106,12 +106,12 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def default_edge():
-    """An extra nginx of this stack with compose's default limits and trust (no proxy): (base URL, name)."""
-    port, name = _free_port(), f"edge-defaults-{uuid.uuid4().hex[:8]}"
-    defaults = [part for key, value in edge_defaults().items() for part in ("-e", f"{key}={value}")]
-    compose("run", "-d", "--rm", "--no-deps", "--name", name, *defaults, "-p", f"127.0.0.1:{port}:80", "nginx")
+def _extra_edge(service: str, environment: dict[str, str], *profile: str):
+    """Another container of an edge service of this stack, on a free port of 127.0.0.1, with `environment`:
+    yields (base URL, container name) once it answers /health/, and removes it afterwards."""
+    port, name = _free_port(), f"{service}-defaults-{uuid.uuid4().hex[:8]}"
+    env = [part for key, value in environment.items() for part in ("-e", f"{key}={value}")]
+    compose(*profile, "run", "-d", "--rm", "--no-deps", "--name", name, *env, "-p", f"127.0.0.1:{port}:80", service)
     base = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
@@ -125,3 +125,15 @@ def default_edge():
         yield base, name
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+
+
+@pytest.fixture
+def default_edge():
+    """An extra nginx of this stack with compose's default limits and trust (no proxy): (base URL, name)."""
+    yield from _extra_edge("nginx", edge_defaults())
+
+
+@pytest.fixture
+def default_haproxy():
+    """An extra HAProxy of this stack with compose's default limits (profile haproxy): (base URL, name)."""
+    yield from _extra_edge("haproxy", edge_defaults("haproxy.yml", "HAPROXY_"), "--profile", "haproxy")

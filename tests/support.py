@@ -47,11 +47,12 @@ def new_client_ip() -> str:
     return f"198.18.{n // 256 % 256}.{n % 256}"
 
 
-def edge_defaults() -> dict[str, str]:
-    """nginx's limits and trusted proxies as compose sets them when nothing overrides them (its purge
-    token is a secret, not a limit: the stack's own is kept)."""
-    edge = (ROOT / "deploy/compose/edge.yml").read_text()
-    found = dict(re.findall(r"^\s+(NGINX_\w+): \$\{\w+:-([^}]*)\}", edge, re.M))
+def edge_defaults(compose_file: str = "edge.yml", prefix: str = "NGINX_") -> dict[str, str]:
+    """An edge's limits and trusted proxies as compose sets them when nothing overrides them: nginx's
+    (edge.yml, NGINX_*) or HAProxy's (haproxy.yml, HAPROXY_*). nginx's purge token is a secret, not a
+    limit: the stack's own is kept."""
+    edge = (ROOT / "deploy/compose" / compose_file).read_text()
+    found = dict(re.findall(rf"^\s+({prefix}\w+): \$\{{\w+:-([^}}]*)\}}", edge, re.M))
     return {name: value for name, value in found.items() if name != "NGINX_PURGE_TOKEN"}
 
 
@@ -61,12 +62,13 @@ class Client(requests.Session):
     It sends no X-Forwarded-For: nginx counts every test client on the address it really connects from
     (`make integration` sizes the per-address limits for a whole test suite on one address)."""
 
-    def __init__(self):
+    def __init__(self, base_url: str = BASE_URL):
         super().__init__()
+        self.base_url = base_url  # nginx; HAProxy's address for tests/test_haproxy.py
 
     def request(self, method, url, *args, **kwargs):
         kwargs.setdefault("timeout", 30)
-        return super().request(method, url if url.startswith("http") else BASE_URL + url, *args, **kwargs)
+        return super().request(method, url if url.startswith("http") else self.base_url + url, *args, **kwargs)
 
 
 @dataclass
@@ -96,6 +98,23 @@ def login(user: User, password: str = PASSWORD) -> User:
     assert response.status_code == 200, response.text
     user.access, user.refresh = response.json()["access"], response.json()["refresh"]
     return user
+
+
+def sign_in(email: str, password: str, base_url: str = BASE_URL) -> tuple[Client, requests.Response]:
+    """The staff sign-in form (/ops/login/) as a browser sends it, through the edge at `base_url`: its CSRF
+    cookie and token, and the page's Origin. Returns the client (with the session, if one was given) and
+    the answer to the POST."""
+    client = Client(base_url)
+    form = client.get("/ops/login/")
+    assert form.status_code == 200 and "text/html" in form.headers["Content-Type"], form.text[:300]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+    response = client.post(
+        "/ops/login/",
+        data={"email": email, "password": password, "csrfmiddlewaretoken": token, "next": "/ops/"},
+        headers={"Origin": base_url, "Referer": f"{base_url}/ops/login/"},
+        allow_redirects=False,
+    )
+    return client, response
 
 
 def compose(*args: str, timeout: int = 120) -> str:
@@ -166,3 +185,14 @@ def assert_error(response: requests.Response, status: int, code: str | None = No
     if code:
         assert body["error"]["code"] == code, body
     return body["error"]
+
+
+def assert_order_service_down_is_a_json_503(user: User) -> None:
+    """With the order service stopped, the gateway answers its paths with a JSON 503 (through whichever
+    edge `user`'s client uses); the service is started again and answers before this returns."""
+    compose("stop", "order")
+    try:
+        assert_error(user.client.get("/api/orders/", headers=user.auth), 503, "upstream_unavailable")
+    finally:
+        compose("start", "order")
+    wait_for(lambda: user.client.get("/api/orders/", headers=user.auth).status_code == 200, timeout=60, interval=1)

@@ -12,25 +12,10 @@ from pathlib import Path
 import pytest
 
 from browser import Chromium
-from support import ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, PASSWORD, Client, assert_error, compose, wait_for
+from support import ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, PASSWORD, Client, assert_error, compose, sign_in, wait_for
 
 SCREENSHOT = Path(__file__).resolve().parents[1] / "bench" / "results" / "ops-dashboard.png"
 CHARTS = {"requests", "p99", "errors", "replicas", "decisions", "queues", "lag", "cache", "outbox"}
-
-
-def sign_in(email: str, password: str) -> tuple[Client, object]:
-    """The sign-in form as a browser sends it: its CSRF cookie and token, and the page's Origin."""
-    client = Client()
-    form = client.get("/ops/login/")
-    assert form.status_code == 200 and "text/html" in form.headers["Content-Type"], form.text[:300]
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
-    response = client.post(
-        "/ops/login/",
-        data={"email": email, "password": password, "csrfmiddlewaretoken": token, "next": "/ops/"},
-        headers={"Origin": BASE_URL, "Referer": f"{BASE_URL}/ops/login/"},
-        allow_redirects=False,
-    )
-    return client, response
 
 
 @pytest.fixture

@@ -45,6 +45,7 @@ ONE_SHOT_AS_SECRET = {"jwt-keys": "jwt-keys"}  # the key pair is a Secret made o
 COMPOSE_ONLY = {
     "autoscaler": "Kubernetes scales with its HorizontalPodAutoscalers (deploy/k8s), on the same signals",
     "queue-exporter": "in Kubernetes the same exporter is a sidecar container of redis-broker",
+    "haproxy": "the other edge of compose (profile haproxy); in Kubernetes the Ingress controller is the edge",
 }
 # compose services Kubernetes runs but the Swarm stack leaves out (why: deploy/swarm/render.py DROPPED)
 NOT_IN_SWARM = {"postgres-exporter", "alertmanager", "pgbouncer-exporter", "redis-cache-exporter", "nginx-exporter"}

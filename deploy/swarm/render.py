@@ -75,6 +75,7 @@ DROPPED = {
     "autoscaler": "it scales compose containers through the Docker socket; Swarm scales services "
     "(`docker service scale`), which this autoscaler does not drive",
     "queue-exporter": "only the compose autoscaler reads it",
+    "haproxy": "compose's other edge (profile haproxy); Swarm's routing mesh publishes nginx",
     "postgres-exporter": "not yet on Swarm (its password would need a Swarm secret and a *_FILE reader)",
     "alertmanager": "not yet on Swarm, as its exporters are not",
     "pgbouncer-exporter": "not yet on Swarm (its password would need a Swarm secret, as postgres-exporter's)",
