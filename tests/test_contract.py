@@ -79,12 +79,32 @@ def test_the_api_keeps_its_contract_under_fuzzing(role, signed_in_as, tmp_path, 
     # given: an account of this role, signed in for real, and products made for the run (`products`)
     user = signed_in_as[role]
     # when
-    report, statuses = _run(role, user, tmp_path)
-    # then: no check failed, no server error, every selected operation tested
+    report, statuses = _checked_run(role, user, tmp_path / "first")
+    if _stalled(report):
+        # schemathesis 4.32.5 now and then stops making cases for a while before or inside its coverage phase
+        # (seen in CI: 54 cases, then nothing sent for 150 s, no failure; the same seed ran through in 150 s
+        # with 5,261 cases when replayed). Such a run tested nothing wrong and proved too little: one more
+        # run with a new seed, held to every assertion, as the first one was
+        print(f"schemathesis as {role} stopped with {report['operations']} untested: running it once more")
+        report, statuses = _checked_run(role, user, tmp_path / "second")
+    # then: every selected operation tested
+    assert report["operations"]["tested"] == report["operations"]["selected"] > 0, report["operations"]
+    _generated[role] = report["test_cases"]["generated"]
+
+
+def _checked_run(role: str, user: User, report_dir: Path) -> tuple[dict, list[int]]:
+    """One schemathesis run, with no check failed and no server error (whatever else it did)."""
+    report_dir.mkdir()
+    report, statuses = _run(role, user, report_dir)
     assert report["failures"] == [] and report["errors"] == [], json.dumps(report["failures"] + report["errors"])[:5000]
     assert [status for status in statuses if status >= 500] == []
-    assert report["operations"]["tested"] == report["operations"]["selected"] > 0
-    _generated[role] = report["test_cases"]["generated"]
+    return report, statuses
+
+
+def _stalled(report: dict) -> bool:
+    """The run hit its time limit with selected operations it never tested."""
+    operations = report["operations"]
+    return report["stop_reason"] == "max_time" and operations["tested"] < operations["selected"]
 
 
 def test_the_fuzzing_made_enough_cases():
