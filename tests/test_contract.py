@@ -4,8 +4,9 @@ and sends them through nginx, as a regular user and as an admin, with every one 
 
 The run must find no failure and get no response of 500 or more, over at least 1,000 generated cases
 in all. Each role's run is bounded in time (`--max-time`); one that stops there with operations untested
-(schemathesis now and then stalls, failing nothing) is run once more with a new seed, held to the same. The accounts are made for the run: a user
-registered here and logged in for real, and the admin with the password of `.env`.
+(schemathesis now and then stalls, failing nothing) is run once more with a new seed, held to the same.
+The accounts are made for the run: a user registered here and logged in for real, and the admin with the
+password of `.env`.
 """
 
 from __future__ import annotations
