@@ -1,10 +1,13 @@
 """Cross-service tests: they use the platform only through nginx on 127.0.0.1, as a user would, and
 read the shard servers with psql (`docker compose exec`) only to check where data really landed.
 
-No test sends an X-Forwarded-For (nginx trusts no proxy): every test client is counted on the address it
-connects from, and `make integration` sizes nginx's per-address limits for a whole suite on one address.
-The default limits and the default trust are tested on `default_edge`, a second nginx with compose's
-defaults (test_edge.py, test_client_address.py).
+No test relies on a forwarded-client header: every test client is counted on the address it connects
+from, and `make integration` sizes nginx's and HAProxy's per-address limits for a whole suite on one
+address. The default limits and the default trust are tested on `default_edge` and `default_haproxy`, a
+second nginx and a second HAProxy with compose's defaults (test_edge.py, test_client_address.py,
+test_haproxy.py). Only two tests send an X-Forwarded-For, both to such a second edge, and both to assert
+that it is ignored (a 429 after exactly the limit, whatever address the header names); one sends an
+X-Forwarded-Host to HAProxy to assert that it is ignored too (the /ops/ form is still refused).
 Fixtures are here; the helpers the tests call are in support.py.
 """
 

@@ -42,7 +42,8 @@ _addresses = itertools.count(1)
 
 
 def new_client_ip() -> str:
-    """A fresh address to put in a spoofed X-Forwarded-For (test_client_address.py): nginx must ignore it."""
+    """A fresh address to put in a spoofed X-Forwarded-For (test_client_address.py for nginx, test_haproxy.py
+    for HAProxy): the edge must ignore it."""
     n = next(_addresses) + os.getpid() % 200 * 256
     return f"198.18.{n // 256 % 256}.{n % 256}"
 
@@ -59,8 +60,9 @@ def edge_defaults(compose_file: str = "edge.yml", prefix: str = "NGINX_") -> dic
 class Client(requests.Session):
     """A browser-like client of the public API: cookies kept, JSON by default.
 
-    It sends no X-Forwarded-For: nginx counts every test client on the address it really connects from
-    (`make integration` sizes the per-address limits for a whole test suite on one address)."""
+    It sends no X-Forwarded-For: the edge (nginx, or HAProxy for test_haproxy.py) counts every test client
+    on the address it really connects from (`make integration` sizes the per-address limits for a whole test
+    suite on one address)."""
 
     def __init__(self, base_url: str = BASE_URL):
         super().__init__()

@@ -1,8 +1,9 @@
 """Who the client is: nginx believes X-Forwarded-For only from proxies in NGINX_TRUSTED_PROXIES, and
 by default from none, so a client cannot pick the address its rate limits are counted on.
 
-No test sends an X-Forwarded-For except this one: it spoofs the header on a second nginx of the same
-stack started with the compose defaults (`default_edge` in conftest.py) and proves that it gets nowhere.
+Only this test and its HAProxy twin (tests/test_haproxy.py) send an X-Forwarded-For: each spoofs the
+header on a second edge of the same stack started with the compose defaults (`default_edge`,
+`default_haproxy` in conftest.py) and proves that it gets nowhere.
 """
 
 from __future__ import annotations
