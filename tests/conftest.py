@@ -31,6 +31,7 @@ from support import (
     edge_defaults,
     login,
     register,
+    sign_in,
     wait_for,
 )
 
@@ -79,6 +80,15 @@ def admin() -> User:
     admin = Admin(client=Client(), id="", email=ADMIN_EMAIL)
     admin.log_in()
     return admin
+
+
+@pytest.fixture
+def staff() -> Client:
+    """A browser signed in to the staff pages (/ops/ and every admin) as the admin account."""
+    client, response = sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"] == "/ops/", response.text[:300]
+    assert "ops_session" in client.cookies
+    return client
 
 
 @pytest.fixture

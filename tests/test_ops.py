@@ -9,21 +9,11 @@ import re
 import uuid
 from pathlib import Path
 
-import pytest
-
 from browser import Chromium
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, PASSWORD, Client, assert_error, compose, sign_in, wait_for
 
 SCREENSHOT = Path(__file__).resolve().parents[1] / "bench" / "results" / "ops-dashboard.png"
 CHARTS = {"requests", "p99", "errors", "replicas", "decisions", "queues", "lag", "cache", "outbox"}
-
-
-@pytest.fixture
-def staff() -> Client:
-    client, response = sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
-    assert response.status_code == 302 and response.headers["Location"] == "/ops/", response.text[:300]
-    assert "ops_session" in client.cookies
-    return client
 
 
 def test_only_staff_get_a_session_and_everyone_else_is_sent_to_sign_in(user):

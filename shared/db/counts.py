@@ -43,6 +43,8 @@ def count_rows(queryset: QuerySet, *, exact_up_to: int = EXACT_UP_TO, estimate_f
     `estimate_from` is a queryset of about the same rows whose estimate is better (one without a
     condition the planner cannot estimate); by default `queryset` itself.
     """
+    if queryset.query.is_empty():  # .none(): nothing to count, nor to EXPLAIN
+        return Count(0, is_estimate=False)
     queryset = _for_counting(queryset)
     estimate = planner_rows(_for_counting(estimate_from) if estimate_from is not None else queryset)
     if estimate > exact_up_to:

@@ -14,6 +14,7 @@ from prometheus_client import Counter, Histogram
 
 from shared import deadline
 from shared.db import statements
+from shared.errors import ApplicationError
 from shared.http.errors import error_response
 from shared.request_id import bind_request_id
 
@@ -114,7 +115,8 @@ class ServedByMiddleware:
 
 
 class JsonErrorMiddleware:
-    """Turns errors raised before a view runs (e.g. an oversized body) into the one JSON error shape."""
+    """Turns errors raised before a view runs (e.g. an oversized body), or by a view that is not DRF's (an
+    `ApplicationError` on the staff pages), into the one JSON error shape."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -125,4 +127,9 @@ class JsonErrorMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, RequestDataTooBig):
             return error_response(413, "payload_too_large", "The request body is too large.")
+        if isinstance(exception, ApplicationError):
+            response = error_response(exception.status_code, exception.code, exception.message, exception.fields)
+            if exception.retry_after is not None:
+                response["Retry-After"] = str(exception.retry_after)
+            return response
         return None

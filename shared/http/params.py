@@ -38,12 +38,12 @@ class IdConverter:
 
 def object_id(raw: str) -> int:
     """An ID from a URL; anything that cannot be one of ours is simply not found."""
-    if not _is_id(raw):
+    if not is_object_id(raw):
         raise NotFound("Not found.")
     return int(raw)
 
 
-def _is_id(raw: str) -> bool:
+def is_object_id(raw: str) -> bool:
     # ASCII digits only: str.isdigit() alone is true for "²" and "١", which int() takes or chokes on;
     # and no more of them than MAX_ID has (int() refuses strings of over 4300 digits)
     return raw.isascii() and raw.isdigit() and len(raw) <= ID_DIGITS and int(raw) <= MAX_ID

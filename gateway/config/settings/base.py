@@ -21,6 +21,8 @@ GATEWAY_ROUTES = [
     ("/api/users/", "user"),
     ("/api/products/", "product"),
     ("/api/orders/", "order"),
+    ("/ops/admin/product/", "product"),  # each service's admin, reached with the one staff session
+    ("/ops/admin/order/", "order"),
     ("/ops/", "user"),  # the staff pages: the user service owns the accounts and their sessions
 ]
 # The services it calls (shared/clients.py): all of them

@@ -1,8 +1,13 @@
 from django.urls import include, path
 
+from shared.staff.sites import admin_urlpatterns
 from shared.urls import service_urlpatterns
 
-urlpatterns = [*service_urlpatterns(), path("api/", include("products.urls"))]
+urlpatterns = [
+    *service_urlpatterns(),
+    path("api/", include("products.urls")),
+    path("ops/admin/product/", include(admin_urlpatterns())),  # staff: one admin site per shard server
+]
 
 handler400 = "shared.http.errors.handler400"
 handler403 = "shared.http.errors.handler403"

@@ -8,11 +8,12 @@ from __future__ import annotations
 from functools import wraps
 
 from django.conf import settings
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from ops import prometheus
 from ops.charts import CHARTS
@@ -82,3 +83,16 @@ def series(request):
     except prometheus.PrometheusUnavailable as exc:
         return error_response(exc.status_code, exc.code, exc.message)
     return JsonResponse({"window_seconds": window, "step_seconds": step, "charts": charts})
+
+
+@require_http_methods(["GET", "DELETE"])
+def staff_session(request):
+    """Who the forwarded staff session belongs to (GET), or its end (DELETE), for the product and order
+    admins (shared/staff/remote.py). Routed inside the application network only (config/urls.py)."""
+    if request.method == "DELETE":
+        auth_logout(request)
+        return HttpResponse(status=204)
+    if not _is_staff(request):
+        return error_response(401, "not_authenticated", "No staff session with this cookie.")
+    user = request.user
+    return JsonResponse({"id": str(user.id), "email": user.email, "name": user.name})

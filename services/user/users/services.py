@@ -171,6 +171,26 @@ def user_update(
     return user
 
 
+def user_staff_update(*, user: User, name: str | None = None, is_active: bool | None = None) -> User:
+    """What staff may change of an account (Django's admin): its name, and whether it is active.
+
+    A deactivated account can no longer sign in, its refresh tokens are revoked at once, and its staff
+    session (if any) ends with it (`auth_backends.AccountBackend.get_user` finds active accounts only)."""
+    fields = ["updated_at"]
+    if name is not None:
+        user.name = name
+        fields.append("name")
+    if is_active is not None:
+        user.is_active = is_active
+        fields.append("is_active")
+    alias = shards.primary_for_id(user.id)
+    with transaction.atomic(using=alias):
+        user.save(using=alias, update_fields=fields)
+        if is_active is False:
+            _revoke_all(alias=alias, user_id=user.id)
+    return user
+
+
 def admin_seed(*, email: str, password: str) -> tuple[User, str]:
     """Make the configured admin account true: create it, or set its password to `password`.
 

@@ -2,7 +2,9 @@
 
 from shared.settings.environ import env, env_float, env_int
 from shared.settings.sharded import *  # noqa: F403
-from shared.settings.sharded import CELERY_BEAT_SCHEDULE, INSTALLED_APPS
+from shared.settings.sharded import CELERY_BEAT_SCHEDULE, INSTALLED_APPS, MIDDLEWARE, TEMPLATES
+from shared.settings.staff import *  # noqa: F403
+from shared.settings.staff import with_staff_pages
 
 SERVICE_NAME = "order"
 INSTALLED_APPS = [*INSTALLED_APPS, "orders"]
@@ -26,3 +28,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_float("ORDER_PENDING_SWEEP_SECONDS", 30.0),
     },
 }
+
+# --- the staff pages: Django's admin per shard server at /ops/admin/order/ (shared/staff), reached with
+# the user service's staff session, which this service asks about (it keeps no sessions of its own) ---
+INSTALLED_APPS, MIDDLEWARE, TEMPLATES = with_staff_pages(INSTALLED_APPS, MIDDLEWARE, TEMPLATES, sessions_here=False)
+STAFF_PATH = "/ops/admin/order/"
+CSRF_COOKIE_NAME = "csrftoken_order"  # the user service's csrftoken (path /ops/) reaches these pages too
+CSRF_COOKIE_PATH = STAFF_PATH

@@ -1,7 +1,9 @@
 """The product service: categories and the catalog, stock reservations for orders."""
 
 from shared.settings.sharded import *  # noqa: F403
-from shared.settings.sharded import INSTALLED_APPS, MIDDLEWARE
+from shared.settings.sharded import INSTALLED_APPS, MIDDLEWARE, TEMPLATES
+from shared.settings.staff import *  # noqa: F403
+from shared.settings.staff import with_staff_pages
 
 SERVICE_NAME = "product"
 # django.contrib.postgres: the catalog's trigram index (an operator class on an expression) and pg_trgm
@@ -28,3 +30,12 @@ CELERY_BEAT_SCHEDULE = {
     "warm-cache": {"task": "products.warm_cache", "schedule": 60.0},
 }
 SHARDED_MODELS = [("products.Product", "id")]
+
+# --- the staff pages: Django's admin per shard server at /ops/admin/product/ (shared/staff), reached with
+# the user service's staff session, which this service asks about (it keeps no sessions of its own) ---
+INSTALLED_APPS, MIDDLEWARE, TEMPLATES = with_staff_pages(INSTALLED_APPS, MIDDLEWARE, TEMPLATES, sessions_here=False)
+STAFF_PATH = "/ops/admin/product/"
+CSRF_COOKIE_NAME = "csrftoken_product"  # the user service's csrftoken (path /ops/) reaches these pages too
+CSRF_COOKIE_PATH = STAFF_PATH
+# the services it calls (shared/clients.py): the user service, for who is signed in to the admin
+SERVICE_URLS = {"user": env("USER_SERVICE_URL", "http://user:8000")}  # noqa: F405

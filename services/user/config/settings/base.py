@@ -2,7 +2,9 @@
 
 from shared.settings.environ import env, env_int
 from shared.settings.sharded import *  # noqa: F403
-from shared.settings.sharded import INSTALLED_APPS, MIDDLEWARE
+from shared.settings.sharded import INSTALLED_APPS, MIDDLEWARE, TEMPLATES
+from shared.settings.staff import *  # noqa: F403
+from shared.settings.staff import with_staff_pages
 
 SERVICE_NAME = "user"
 INSTALLED_APPS = [*INSTALLED_APPS, "django.contrib.sessions", "users", "ops"]
@@ -29,33 +31,21 @@ REFRESH_GRACE_SECONDS = env_int("REFRESH_GRACE_SECONDS", 5)
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 
-# --- the staff pages (/ops/): a Django session, kept in cached_db on redis-cache (users/sessions.py) ---
-# The session and user middleware are lazy: an API request (JWT, no cookie) never touches the session.
-MIDDLEWARE = [
-    *MIDDLEWARE[:-1],
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    MIDDLEWARE[-1],
-]
+# --- the staff pages (/ops/ and /ops/admin/user/): a Django session in cached_db on redis-cache -------
+# (shared/staff/sessions.py). The session and user middleware are lazy: an API request (JWT, no cookie)
+# never touches the session. The product and order admins ask this service who a session belongs to.
+INSTALLED_APPS, MIDDLEWARE, TEMPLATES = with_staff_pages(INSTALLED_APPS, MIDDLEWARE, TEMPLATES, sessions_here=True)
+STAFF_PATH = "/ops/"
+STAFF_SESSIONS_HERE = True
 AUTHENTICATION_BACKENDS = ["users.auth_backends.AccountBackend"]
-SESSION_ENGINE = "users.sessions"
-SESSION_COOKIE_NAME = "ops_session"
+SILENCED_SYSTEM_CHECKS: list[str] = []
+SESSION_ENGINE = "shared.staff.sessions"
+SESSION_COOKIE_NAME = STAFF_SESSION_COOKIE  # noqa: F405
 SESSION_COOKIE_PATH = "/ops/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"
 SESSION_COOKIE_AGE = env_int("OPS_SESSION_SECONDS", 8 * 3600)
-SESSION_COOKIE_SECURE = env("SESSION_COOKIE_SECURE", "0") == "1"  # set 1 behind TLS
 CSRF_COOKIE_PATH = "/ops/"
-CSRF_COOKIE_SAMESITE = "Strict"
-CSRF_COOKIE_HTTPONLY = True
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-CSRF_FAILURE_VIEW = "shared.http.errors.csrf_failure"  # the one JSON error shape, not Django's HTML page
-# Origin of a form is checked against the host the client asked for, which the gateway forwards
-# (it sets X-Forwarded-Host itself, never passing on a client's); TLS ends before nginx when used
-USE_X_FORWARDED_HOST = True
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-LOGIN_URL = "/ops/login/"
-LOGIN_REDIRECT_URL = "/ops/"
 PROMETHEUS_URL = env("PROMETHEUS_URL", "http://prometheus:9090")
 PROMETHEUS_TIMEOUT_SECONDS = 2.0
 OPS_WINDOW_SECONDS = env_int("OPS_WINDOW_SECONDS", 900)

@@ -13,7 +13,8 @@ from django.test import Client
 from ops import prometheus
 from ops.charts import CHARTS
 from shared.db import shards
-from users.services import user_register
+from users.models import RefreshTokenRecord, User
+from users.services import user_login, user_register
 
 PASSWORD = "correct-horse-battery-9"
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -166,4 +167,63 @@ def test_signing_out_with_the_pages_form_ends_the_session():
     response = client.post("/ops/logout/", {"csrfmiddlewaretoken": token})
     # then
     assert response.status_code == 302 and response["Location"] == "/ops/login/"
+    assert client.get("/ops/").status_code == 302
+
+
+def test_the_internal_staff_session_names_its_staff_member_and_ends_it():
+    """What the product and order admins ask (shared/staff/remote.py), with the session's cookie forwarded."""
+    # given
+    staff = user_register(email="ops@example.com", password=PASSWORD, is_staff=True)
+    user_register(email="pat@example.com", password=PASSWORD)
+    client, _ = _sign_in("ops@example.com")
+    # when / then
+    named = client.get("/internal/staff-session/")
+    assert named.status_code == 200
+    assert named.json() == {"id": str(staff.id), "email": "ops@example.com", "name": ""}
+    assert Client().get("/internal/staff-session/").status_code == 401
+    # and: DELETE ends it, for /ops/ too
+    assert client.delete("/internal/staff-session/").status_code == 204
+    assert client.get("/internal/staff-session/").status_code == 401
+    assert client.get("/ops/").status_code == 302
+
+
+def test_the_user_admin_lists_a_servers_accounts_and_deactivating_one_revokes_its_tokens():
+    # given: an account on each server, one of them signed in through the API
+    user_register(email="ops@example.com", password=PASSWORD, is_staff=True)
+    accounts = {}
+    for n in range(40):
+        user = user_register(email=f"u{n}@example.com", password=PASSWORD)
+        accounts.setdefault(shards.primary_for_id(user.id), user)
+    assert len(accounts) == len(shards.primaries())
+    alias, target = next(iter(accounts.items()))
+    user_login(email=target.email, password=PASSWORD)
+    client, _ = _sign_in("ops@example.com")
+    # when: the change list of the target's server
+    page = client.get(f"/ops/admin/user/{alias}/users/user/")
+    # then: its accounts, not the other server's, and never a password hash
+    body = page.content.decode()
+    assert page.status_code == 200 and target.email in body and "argon2" not in body
+    assert all(other.email not in body for other_alias, other in accounts.items() if other_alias != alias)
+    # when: deactivated with the change form
+    url = f"/ops/admin/user/{alias}/users/user/{target.id}/change/"
+    form = client.get(url)
+    assert "argon2" not in form.content.decode()
+    changed = client.post(
+        url, {"csrfmiddlewaretoken": client.cookies["csrftoken"].value, "name": "Pat", "is_active": ""}
+    )
+    # then
+    assert changed.status_code == 302
+    row = User.objects.using(alias).get(id=target.id)
+    assert (row.name, row.is_active) == ("Pat", False)
+    tokens = RefreshTokenRecord.objects.using(alias).filter(user_id=target.id)
+    assert tokens.exists() and not tokens.filter(revoked_at=None).exists()
+
+
+def test_the_admins_sign_out_ends_the_staff_session():
+    user_register(email="ops@example.com", password=PASSWORD, is_staff=True)
+    client, _ = _sign_in("ops@example.com")
+    index = f"/ops/admin/user/{shards.home_primary()}/"
+    assert client.get(index).status_code == 200
+    signed_out = client.post(f"{index}logout/", {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    assert signed_out.status_code == 302 and signed_out["Location"] == "/ops/login/"
     assert client.get("/ops/").status_code == 302
