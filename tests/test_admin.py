@@ -127,7 +127,7 @@ def test_an_account_deactivated_in_the_user_admin_can_no_longer_log_in_or_refres
     assert refreshed.status_code == 401, refreshed.text
 
 
-def test_the_staff_session_is_served_by_every_product_replica(staff):
+def test_the_staff_session_is_served_by_every_product_replica_and_outlives_a_redis_restart(staff):
     compose("up", "-d", "--wait", "--no-recreate", "--scale", "product=3", "product", timeout=300)
     try:
         served = collections.Counter()
@@ -139,8 +139,13 @@ def test_the_staff_session_is_served_by_every_product_replica(staff):
             return len(served) == 3
 
         wait_for(all_three_seen, timeout=30, interval=0.1)
+        # and: redis-cache restarts (the session's cached copy and the kept answers are gone)
+        compose("restart", "redis-cache", timeout=120)
+        for _ in range(30):
+            all_three_seen()  # each answer a 200: the session is still known to every replica
     finally:
         compose("up", "-d", "--wait", "--no-recreate", "--scale", "product=1", "product", timeout=300)
+        compose("up", "-d", "--wait", "redis-cache", timeout=120)
 
 
 def test_signing_out_in_one_admin_ends_the_staff_session_everywhere(staff):
