@@ -1,13 +1,15 @@
 """The public reads at one data size, for `make bench-sizes`: what a read costs must not grow with the data.
 
-Seven reads, each sent open-loop at a moderate fixed rate through nginx (`load.open_loop`: latency
+Eight reads, each sent open-loop at a moderate fixed rate through nginx (`load.open_loop`: latency
 from the moment each request was due), with CPU per request per tier and SQL statements per request
 (`measure.measured`):
 
 - first_page: the first catalog page in one of the 6 orderings;
-- deep_page: a page reached by cursor 100-200 pages into an ordering (cursors from the bounded
-  page-number path, taken before the run);
+- deep_page: a page 100 pages of 100 into an ordering, by a cursor taken before the run (walked
+  page by page, as a client does);
 - search: a product name fragment (`<noun> <number>`, the trigram index);
+- search_common: one of the 12 nouns alone, which about 1 product in 12 has in its name (the
+  frequent term: the index finds many rows, and a page must still cost one page);
 - category_ordering: a category's first page in one of the orderings;
 - product: one product by ID;
 - user_orders: a user's orders, first page (the bench's own user, with 30 orders, at both sizes);
@@ -29,6 +31,7 @@ import json
 import os
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import checks
@@ -42,6 +45,7 @@ CATEGORIES = ("books", "electronics", "garden", "kitchen", "music", "outdoors", 
 NOUNS = ("lamp", "kettle", "drill", "novel", "speaker", "tent", "puzzle", "rake", "guitar", "blender", "jacket", "mug")
 RATE = float(os.environ.get("BENCH_READ_RATE", "20"))
 SECONDS = int(os.environ.get("BENCH_READ_SECONDS", "20"))  # 400 requests a read: p99 is the 4th slowest
+DEEP_PAGES = int(os.environ.get("BENCH_DEEP_PAGES", "100"))  # 10,000 rows into an ordering
 LOGIN_RATE = float(os.environ.get("BENCH_LOGIN_RATE", "2"))
 LOGIN_SECONDS = int(os.environ.get("BENCH_LOGIN_SECONDS", "20"))
 
@@ -60,17 +64,28 @@ def _get(path: str, **params) -> dict:
     return response.json()
 
 
+def _walk(ordering: str, category: str) -> tuple[dict, tuple[str, str] | None]:
+    """The first page of an ordering (and category), and the cursor DEEP_PAGES pages of 100 into it,
+    walked page by page as a client does (not the page-number path, whose per-server reads of up to
+    page x size keys are not one of the measured reads, and would weigh on the memory measured after)."""
+    first = page = _get("/api/products/", ordering=ordering, category=category, page_size=100)
+    for _ in range(DEEP_PAGES):
+        if not page["next"]:
+            return first, None
+        page = _get("/api/products/", ordering=ordering, category=category, page_size=100, cursor=page["next"])
+    return first, (category, page["next"]) if page["next"] else None
+
+
 def prepare(fx: Fixtures, *, logins: list[tuple[str, str]], orders: int = 30) -> ReadFixtures:
     """Cursors deep into every ordering and category, product IDs, and `orders` more orders of the user."""
     rf = ReadFixtures(user_token=fx.user_token, logins=logins)
-    log("reads: taking deep cursors (page-number path, before the measured runs)")
-    for ordering, category in itertools.product(ORDERINGS, ("", *CATEGORIES)):
-        first = _get("/api/products/", ordering=ordering, category=category, page_size=100)
-        rf.product_ids += [row["id"] for row in first["results"]]
-        deep = max(1, min(200, first["count"] // 100 - 1))
-        page = _get("/api/products/", ordering=ordering, category=category, page_size=100, page=deep)
-        if page["next"]:
-            rf.deep_cursors.append((category, page["next"]))
+    log(f"reads: taking deep cursors ({DEEP_PAGES} pages of 100 by cursor, before the measured runs)")
+    combos = list(itertools.product(ORDERINGS, ("", *CATEGORIES)))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for first, cursor in pool.map(lambda combo: _walk(*combo), combos):
+            rf.product_ids += [row["id"] for row in first["results"]]
+            if cursor:
+                rf.deep_cursors.append(cursor)
     headers = {"Authorization": f"Bearer {fx.user_token}"}
     body = {"items": [{"product_id": fx.product_id, "quantity": 1}]}
     for _ in range(orders):
@@ -95,6 +110,7 @@ def _senders(rf: ReadFixtures, run: str) -> dict:
     )
     products = rng.sample(rf.product_ids, len(rf.product_ids))
     searches = [f"{rng.choice(NOUNS)}+{rng.randint(1, 2_000_000)}" for _ in range(10_000)]
+    common = shuffled(NOUNS, ORDERINGS, sizes)
     auth = {"Authorization": f"Bearer {rf.user_token}"}
 
     def get(pool, path: str, n: int, headers: dict | None = None):
@@ -111,6 +127,10 @@ def _senders(rf: ReadFixtures, run: str) -> dict:
 
     def search(pool, n):
         return get(pool, f"/api/products/?search={searches[n % len(searches)]}", n)
+
+    def search_common(pool, n):
+        noun, ordering, size = common[n % len(common)]
+        return get(pool, f"/api/products/?search={noun}&ordering={ordering}&page_size={size}", n)
 
     def category_ordering(pool, n):
         category, ordering, size = by_category[n % len(by_category)]
@@ -131,6 +151,7 @@ def _senders(rf: ReadFixtures, run: str) -> dict:
         "first_page": first_page,
         "deep_page": deep_page,
         "search": search,
+        "search_common": search_common,
         "category_ordering": category_ordering,
         "product": product,
         "user_orders": user_orders,

@@ -1,7 +1,7 @@
 """`make bench-sizes`: the public reads at the small data set, then at the large one, side by side.
 
 1. Refuses to start unless the stack holds the small data set (`make clean up` makes one).
-2. Measures the seven reads of reads.py, the Postgres slow log (30 ms) during them and each tier's
+2. Measures the eight reads of reads.py, the Postgres slow log (30 ms) during them and each tier's
    resident memory.
 3. Loads the large data set (`make seed SIZE=large`: 2,000,000 products, 1,000,000 users, 2,000,000
    orders; the time is reported) and checks it is there (planner estimates per table).
@@ -61,7 +61,8 @@ def phase(name: str, rf: reads.ReadFixtures) -> dict:
     return {
         "size": data_size(),
         "reads": results,
-        "slow_statements": slow,
+        "slow_statements": len(slow),
+        "slow_statement_lines": slow[:20],  # what they were, so a failed target says where to look
         "memory_mb": stack.memory_mb_by_group(),
         "name": name,
     }
@@ -167,6 +168,11 @@ def markdown(results: dict) -> str:
         f"| {t['what']} | {t['value']} | {t['target']} | {'yes' if t['met'] else 'no'} |" for t in results["targets"]
     ]
     lines += ["", f"Resident memory per tier, MB: small {small['memory_mb']}; large {large['memory_mb']}."]
+    for phase_result in (small, large):
+        if phase_result.get("slow_statement_lines"):
+            lines += ["", f"Slow statements during the {phase_result['name']} reads (the first 20):", "", "```"]
+            lines += [line[:1000] for line in phase_result["slow_statement_lines"]]
+            lines += ["```"]
     return "\n".join(lines) + "\n"
 
 

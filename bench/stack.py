@@ -150,13 +150,14 @@ def memory_mb_by_group() -> dict[str, float]:
     return dict(sorted(used.items()))
 
 
-def slow_statements_since(since: float) -> int:
-    """Statements the shard servers logged as slow (log_min_duration_statement) since `since` (Unix time)."""
-    count = 0
+def slow_statements_since(since: float) -> list[str]:
+    """The statements the shard servers logged as slow (log_min_duration_statement) since `since` (Unix
+    time), each as `<service>: <log line>`."""
+    found = []
     for cid, service in containers().items():
         if group_of(service) == "postgres":
             logs = subprocess.run(
                 ["docker", "logs", "--since", str(int(since)), cid], capture_output=True, text=True, timeout=60
             )
-            count += sum("duration:" in line for line in (logs.stdout + logs.stderr).splitlines())
-    return count
+            found += [f"{service}: {line}" for line in (logs.stdout + logs.stderr).splitlines() if "duration:" in line]
+    return found
