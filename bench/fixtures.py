@@ -72,7 +72,7 @@ def dotenv() -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
 
 
-def _login(email: str, password: str) -> str:
+def login(email: str, password: str) -> str:
     response = requests.post(f"{BASE}/api/auth/login/", json={"email": email, "password": password}, timeout=10)
     response.raise_for_status()
     return response.json()["access"]
@@ -80,7 +80,7 @@ def _login(email: str, password: str) -> str:
 
 def make() -> Fixtures:
     env = dotenv()
-    admin = _login(env.get("ADMIN_EMAIL", "admin@example.com"), env.get("ADMIN_PASSWORD", "admin-Passw0rd!"))
+    admin = login(env.get("ADMIN_EMAIL", "admin@example.com"), env.get("ADMIN_PASSWORD", "admin-Passw0rd!"))
     product = requests.post(
         f"{BASE}/api/products/",
         json={"sku": f"BENCH-{uuid.uuid4().hex[:8]}", "name": "Bench", "category": "tools", "price": "9.99"}
@@ -93,7 +93,7 @@ def make() -> Fixtures:
     requests.post(
         f"{BASE}/api/auth/register/", json={"email": email, "password": PASSWORD}, timeout=10
     ).raise_for_status()
-    token = _login(email, PASSWORD)
+    token = login(email, PASSWORD)
     me = requests.get(f"{BASE}/api/users/me/", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
     docs = requests.get(f"{BASE}/api/docs/", timeout=10).text
     static = re.search(r'(/static/[^"]+\.png)', docs).group(1)  # a small file: the favicon

@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import checks
+import fixtures
 import requests
 from fixtures import BASE, Fixtures, log
 from load import open_loop
@@ -69,7 +70,7 @@ def _walk(ordering: str, category: str) -> tuple[dict, tuple[str, str] | None]:
     walked page by page as a client does (not the page-number path, whose per-server reads of up to
     page x size keys are not one of the measured reads, and would weigh on the memory measured after)."""
     first = page = _get("/api/products/", ordering=ordering, category=category, page_size=100)
-    for _ in range(DEEP_PAGES):
+    for _ in range(max(1, min(DEEP_PAGES, first["count"] // 100 - 1))):  # at the small size, as deep as it goes
         if not page["next"]:
             return first, None
         page = _get("/api/products/", ordering=ordering, category=category, page_size=100, cursor=page["next"])
@@ -78,7 +79,8 @@ def _walk(ordering: str, category: str) -> tuple[dict, tuple[str, str] | None]:
 
 def prepare(fx: Fixtures, *, logins: list[tuple[str, str]], orders: int = 30) -> ReadFixtures:
     """Cursors deep into every ordering and category, product IDs, and `orders` more orders of the user."""
-    rf = ReadFixtures(user_token=fx.user_token, logins=logins)
+    # a new token for each phase: the bench outlives an access token (15 minutes)
+    rf = ReadFixtures(user_token=fixtures.login(fx.user_email, fixtures.PASSWORD), logins=logins)
     log(f"reads: taking deep cursors ({DEEP_PAGES} pages of 100 by cursor, before the measured runs)")
     combos = list(itertools.product(ORDERINGS, ("", *CATEGORIES)))
     with ThreadPoolExecutor(max_workers=4) as pool:

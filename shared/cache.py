@@ -67,12 +67,20 @@ class JSONSerializer:
 
 
 class L1:
-    """A bounded dict of (expires_at, value) for one process."""
+    """A bounded dict of (expires_at, value) for one process.
 
-    def __init__(self, max_entries: int = 5000):
+    Bounded twice: expired entries are swept out at most once a second (a process that sees many
+    distinct keys, each read once, holds only the last few seconds' worth), and at `max_entries` it is
+    emptied. Without the sweep, entries read once stayed until the dict filled: with pages of 100
+    products as values, hundreds of MB per process."""
+
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self, max_entries: int = 2000):
         self._data: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
         self.max_entries = max_entries
+        self._next_sweep = 0.0
 
     def get(self, key: str):
         entry = self._data.get(key)
@@ -81,16 +89,23 @@ class L1:
         return entry[1]
 
     def set(self, key: str, value, ttl: float) -> None:
+        now = time.monotonic()
         with self._lock:
+            if now >= self._next_sweep:
+                self._data = {k: entry for k, entry in self._data.items() if entry[0] >= now}
+                self._next_sweep = now + self.SWEEP_SECONDS
             if len(self._data) >= self.max_entries:
                 self._data.clear()
-            self._data[key] = (time.monotonic() + ttl, value)
+            self._data[key] = (now + ttl, value)
 
     def drop(self, key: str) -> None:
         self._data.pop(key, None)
 
     def clear(self) -> None:
         self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 class LayeredCache:
@@ -131,7 +146,9 @@ class LayeredCache:
             value = self.l1.get(key)  # another thread of this process may have just filled it
             if value is _MISSING:
                 value = self._from_l2_or_compute(key, compute, ttl)
-                self.l1.set(key, value, settings.CACHE_L1_SECONDS if l1_ttl is None else l1_ttl)
+                l1_seconds = settings.CACHE_L1_SECONDS if l1_ttl is None else l1_ttl
+                if l1_seconds > 0:  # 0: this key is worth L2 only (read once, or too big to keep per process)
+                    self.l1.set(key, value, l1_seconds)
         return value
 
     def _from_l2_or_compute(self, key: str, compute, ttl: int):

@@ -25,6 +25,28 @@ def test_l1_expires():
     assert l1.get("k") != 1
 
 
+def test_l1_sweeps_out_what_expired_and_stays_bounded(monkeypatch):
+    l1 = L1(max_entries=10)
+    clock = [100.0]
+    monkeypatch.setattr("shared.cache.time.monotonic", lambda: clock[0])
+    for n in range(5):
+        l1.set(f"old{n}", n, ttl=0.5)
+    # when: a second later, another key
+    clock[0] += 1.5
+    l1.set("new", 1, ttl=5)
+    # then: the expired entries are gone, not just unreadable
+    assert len(l1) == 1 and l1.get("new") == 1
+    # and: never more than max_entries
+    for n in range(25):
+        l1.set(f"k{n}", n, ttl=5)
+    assert len(l1) <= 10
+
+
+def test_a_key_with_no_l1_time_is_kept_in_l2_only(layered):
+    layered.get_or_compute("deep-page", lambda: {"rows": [1]}, ttl=60, l1_ttl=0)
+    assert len(layered.l1) == 0
+
+
 def test_a_cache_outage_never_fails_a_read_and_l1_still_serves(layered):
     calls = []
     value = layered.get_or_compute("p:1", lambda: calls.append(1) or "fresh", ttl=60)

@@ -118,7 +118,11 @@ def product_page_data(
             "results": [dict(row) for row in ProductOutputSerializer(result.items, many=True).data],
         }
 
-    return layered.get_or_compute(_catalog_key("catalog", **query, page_size=page_size), compute, ttl=PAGE_TTL)
+    # only first pages are hot enough for every process to keep (L1); a page further in is L2's alone
+    l1_ttl = None if after is None and page in (None, 1) else 0
+    return layered.get_or_compute(
+        _catalog_key("catalog", **query, page_size=page_size), compute, ttl=PAGE_TTL, l1_ttl=l1_ttl
+    )
 
 
 def most_viewed_product_ids(*, limit: int) -> list[int]:
