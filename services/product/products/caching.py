@@ -109,8 +109,14 @@ def product_page_data(
         result = selectors.product_list(**query, page_size=page_size)
         number = page if page is not None else (1 if after is None else None)
         has_next_number = result.has_next and number is not None and number < selectors.PAGE_NUMBER_MAX
+        if number == 1 and not result.has_next:
+            # the first page holds every match: that is the count, with no query of its own (a rare
+            # search term would otherwise search each server twice: once to count, once for the page)
+            counted = {"count": len(result.items), "count_is_estimate": False}
+        else:
+            counted = product_count_data(category=category, search=search)
         return {
-            **product_count_data(category=category, search=search),
+            **counted,
             "page": number,
             "page_size": page_size,
             "next_page": number + 1 if has_next_number else None,

@@ -2,9 +2,12 @@
 order, whatever is added meanwhile; counts labelled exact or estimated; page numbers still answer;
 a cursor the service did not give out is a 400."""
 
+import contextlib
 from decimal import Decimal
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from products import selectors
@@ -102,6 +105,20 @@ def test_small_counts_are_exact(walk_products):
     body = _get("category=walk&page_size=1")
     assert (body["count"], body["count_is_estimate"]) == (25, False)
     assert (_get("search=walk-007")["count"], _get("search=walk-007")["count_is_estimate"]) == (1, False)
+
+
+def test_a_first_page_that_holds_every_match_is_its_own_count(walk_products):
+    # when: a search whose matches all fit on the first page, then one whose matches do not
+    with contextlib.ExitStack() as stack:
+        captured = [stack.enter_context(CaptureQueriesContext(connections[alias])) for alias in shards.primaries()]
+        fits = _get("search=walk-007&page_size=10")
+        spills = _get("category=walk&page_size=10")
+    statements = [query["sql"] for capture in captured for query in capture.captured_queries]
+    # then: the first counted from its page, with no count statement; the second counted on its own
+    assert (fits["count"], fits["count_is_estimate"], fits["next"]) == (1, False, None)
+    assert (spills["count"], spills["count_is_estimate"]) == (25, False) and spills["next"]
+    counts = [sql for sql in statements if "COUNT(" in sql.upper()]
+    assert counts and not any("WALK-007" in sql.upper() for sql in counts), counts
 
 
 def test_page_numbers_still_answer_the_bounded_slow_way(walk_products):
