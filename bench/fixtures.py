@@ -66,6 +66,24 @@ def restore_limits() -> None:
     stack.compose("up", "-d", "--wait", "nginx")
 
 
+# what the autoscaler scales (deploy/autoscaler/policy.yml)
+SCALED = ("gateway", "user", "product", "order", "user-worker", "product-worker", "order-worker")
+
+
+def hold_replicas() -> None:
+    """Pin what the autoscaler scales, as `make scale` does, so that it does not add replicas under the
+    benchmark's load (a run measures the stack it was given; bench-sizes once saw two gateways)."""
+    log("pinning the scaled services for the run (the autoscaler leaves them alone)")
+    for service in SCALED:
+        replicas = len(stack.compose("ps", "-q", service).split()) or 1
+        stack.compose("exec", "-T", "autoscaler", "python3", "-m", "autoscaler", "pin", service, str(replicas))
+
+
+def release_replicas() -> None:
+    for service in SCALED:
+        stack.compose("exec", "-T", "autoscaler", "python3", "-m", "autoscaler", "release", service)
+
+
 def dotenv() -> dict[str, str]:
     path = stack.ROOT / ".env"
     lines = path.read_text().splitlines() if path.exists() else []

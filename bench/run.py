@@ -97,6 +97,7 @@ def main() -> int:
     fixtures.tools()
     started = datetime.now(UTC).isoformat(timespec="seconds")
     fixtures.lift_limits()
+    fixtures.hold_replicas()
     try:
         fx = fixtures.make()
         fixtures.log(f"measuring the idle stack for {IDLE_SECONDS:.0f} s")
@@ -107,6 +108,7 @@ def main() -> int:
         stack.compose("up", "-d", "--wait", "--no-recreate", "--scale", "product=1", "product")
         stack.compose("up", "-d", "--wait", "--force-recreate", "product")
         fixtures.restore_limits()
+        fixtures.release_replicas()
     valid = not any(result["problems"] for result in scenarios.values())
     results = {
         "started_at": started,

@@ -195,6 +195,7 @@ def main() -> int:
         print(f"the stack holds {size}: bench-sizes starts from the small data set (make clean up)", file=sys.stderr)
         return 1
     fixtures.lift_limits()
+    fixtures.hold_replicas()
     try:
         fx = fixtures.make()
         own = [(fx.user_email, fixtures.PASSWORD)]
@@ -212,6 +213,7 @@ def main() -> int:
         large = phase("large", reads.prepare(fx, logins=seeded, orders=0))
     finally:
         fixtures.restore_limits()
+        fixtures.release_replicas()
     valid = not any(r["problems"] for p in (small, large) for r in p["reads"].values())
     results = {"started_at": started, "seed_seconds": seed_seconds, "small": small, "large": large, "valid": valid}
     results["query_plans"] = plans
