@@ -10,7 +10,6 @@ signing out, a deactivated account or lost staff rights end every admin within t
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from functools import cache
 
@@ -20,8 +19,10 @@ from django.core.cache import cache as l2
 from shared.clients import ServiceClient
 from shared.errors import UpstreamUnavailable
 from shared.staff.principal import StaffUser
+from shared.staff.sessions import CacheThatMayFail
 
-logger = logging.getLogger(__name__)
+# the cache is a shortcut: when redis-cache fails, the user service is asked every time
+_answers = CacheThatMayFail(l2)
 
 STAFF_SESSION_PATH = "/internal/staff-session/"
 # what Django's session keys look like; anything else is no session, and is never sent on
@@ -42,22 +43,11 @@ def _cache_key(cookie: str) -> str:
     return "staff-session:" + hashlib.sha256(cookie.encode()).hexdigest()
 
 
-def _cached(key: str):
-    try:
-        return l2.get(key)
-    except Exception as exc:  # noqa: BLE001 - the cache is a shortcut: without it, ask every time
-        logger.warning("staff session cache unavailable (%s)", exc.__class__.__name__)
-        return None
-
-
 def _remember(key: str, value: dict | None) -> None:
-    try:
-        if value is None:
-            l2.delete(key)
-        else:
-            l2.set(key, value, settings.STAFF_SESSION_RECHECK_SECONDS)
-    except Exception as exc:  # noqa: BLE001
-        logger.warning("staff session cache unavailable (%s)", exc.__class__.__name__)
+    if value is None:
+        _answers.delete(key)
+    else:
+        _answers.set(key, value, settings.STAFF_SESSION_RECHECK_SECONDS)
 
 
 def _ask(method: str, cookie: str):
@@ -72,7 +62,7 @@ def staff_for(request) -> StaffUser | None:
     if cookie is None:
         return None
     key = _cache_key(cookie)
-    known = _cached(key)
+    known = _answers.get(key)
     if known is None:
         response = _ask("GET", cookie)
         if response.status_code == 200:

@@ -15,7 +15,7 @@ from django.contrib.sessions.backends import cached_db
 logger = logging.getLogger(__name__)
 
 
-class _CacheThatMayFail:
+class CacheThatMayFail:
     """The session cache's calls, each a miss (or nothing) when the cache cannot be reached."""
 
     def __init__(self, cache):
@@ -44,4 +44,4 @@ class _CacheThatMayFail:
 class SessionStore(cached_db.SessionStore):
     def __init__(self, session_key=None):
         super().__init__(session_key)
-        self._cache = _CacheThatMayFail(self._cache)
+        self._cache = CacheThatMayFail(self._cache)
