@@ -152,6 +152,7 @@ def test_signing_out_in_one_admin_ends_the_staff_session_everywhere(staff):
     index = "/ops/admin/order/db0/"
     page = staff.get(index)
     assert page.status_code == 200
+    assert_error(staff.get(f"{index}logout/", allow_redirects=False), 405, "method_not_allowed")  # a form's POST only
     token = {"csrfmiddlewaretoken": _token(page)}
     out = staff.post(f"{index}logout/", data=token, headers={"Origin": BASE_URL}, allow_redirects=False)
     assert out.status_code == 302 and out.headers["Location"] == "/ops/login/"

@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponseNotAllowed
 from prometheus_client import Counter, Histogram
 
 from shared import deadline
@@ -116,13 +117,19 @@ class ServedByMiddleware:
 
 class JsonErrorMiddleware:
     """Turns errors raised before a view runs (e.g. an oversized body), or by a view that is not DRF's (an
-    `ApplicationError` on the staff pages), into the one JSON error shape."""
+    `ApplicationError` on the staff pages, Django's empty 405), into the one JSON error shape."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if isinstance(response, HttpResponseNotAllowed) and not response.content:
+            # Django's `require_GET`/`require_http_methods` and the admin answer an empty 405
+            allowed = response["Allow"]
+            response = error_response(405, "method_not_allowed", f"This path takes {allowed} only.")
+            response["Allow"] = allowed
+        return response
 
     def process_exception(self, request, exception):
         if isinstance(exception, RequestDataTooBig):

@@ -1,3 +1,5 @@
+import json
+
 from rest_framework import exceptions
 
 from shared.errors import ApplicationError, Conflict
@@ -73,3 +75,21 @@ def test_a_method_a_path_does_not_have_is_405_with_allow_before_any_authenticati
     get = view(APIRequestFactory().get("/thing/"))
     assert put.status_code == 405 and "GET" in put["Allow"] and "PUT" not in put["Allow"]
     assert get.status_code in (401, 403)  # a method it has: the permissions decide
+
+
+def test_djangos_empty_405_becomes_the_one_error_shape():
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    from django.views.decorators.http import require_GET
+
+    from shared.http.middleware import JsonErrorMiddleware
+
+    @require_GET
+    def page(request):
+        return HttpResponse("ok")
+
+    middleware = JsonErrorMiddleware(page)
+    refused = middleware(RequestFactory().post("/ops/"))
+    assert refused.status_code == 405 and refused["Allow"] == "GET"
+    assert json.loads(refused.content)["error"]["code"] == "method_not_allowed"
+    assert middleware(RequestFactory().get("/ops/")).content == b"ok"
