@@ -10,6 +10,13 @@ in PROMETHEUS_MULTIPROC_DIR (prometheus_client's multiprocess mode, as gunicorn'
 sets it, start.sh empties it) and the main process, which runs no task, serves them all merged on
 WORKER_METRICS_PORT (default 9808) at /metrics. A pool with one process (solo, threads) would avoid the
 files but would give up the prefork pool's isolation and its parallelism across processes.
+
+Health of a worker. `celery inspect ping` starts a whole Celery and Django process for each check
+(about half a second of CPU; three workers checked together stalled the 2-core machine for most of a
+second every 30 s, the tail of every benchmark read). Instead, while the worker's consumer is connected
+to the broker, its event loop touches WORKER_ALIVE_FILE every ALIVE_EVERY_SECONDS (`AliveFile`), and the
+health check asks only whether that file is fresh (`find ... -mmin -1`: a hung loop or a lost broker
+connection lets it age).
 """
 
 from __future__ import annotations
@@ -18,8 +25,9 @@ import logging
 import os
 import time
 from datetime import datetime
+from pathlib import Path
 
-from celery import Celery, signals
+from celery import Celery, bootsteps, signals
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
 
 logger = logging.getLogger(__name__)
@@ -40,6 +48,33 @@ TASK_RUNTIME = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 _started: dict[str, float] = {}  # task id -> monotonic start, in the process that runs it
+ALIVE_EVERY_SECONDS = 10.0
+
+
+class AliveFile(bootsteps.StartStopStep):
+    """A consumer step: touches WORKER_ALIVE_FILE from the event loop while connected to the broker."""
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def __init__(self, parent, **kwargs):
+        super().__init__(parent, **kwargs)
+        self.path = Path(os.environ.get("WORKER_ALIVE_FILE", "/tmp/worker-alive"))
+        self.timer = None
+
+    def start(self, parent) -> None:
+        self.touch()
+        self.timer = parent.timer.call_repeatedly(ALIVE_EVERY_SECONDS, self.touch)
+
+    def stop(self, parent) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.path.unlink(missing_ok=True)
+
+    shutdown = stop
+
+    def touch(self) -> None:
+        self.path.touch()
 
 
 def make_celery_app(service: str) -> Celery:
@@ -48,6 +83,7 @@ def make_celery_app(service: str) -> Celery:
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.task_default_queue = service
     app.autodiscover_tasks()
+    app.steps["consumer"].add(AliveFile)
     return app
 
 

@@ -601,7 +601,8 @@ def test_compose_is_read_as_compose_resolves_it(compose):
     assert compose["user-worker"]["command"] == ["worker"]
     assert compose["user-worker"]["environment"]["SERVICE_NAME"] == "user"
     assert compose["user-worker"]["environment"]["LOGICAL_SHARDS"] == "16"
-    assert "$SERVICE_NAME@$HOSTNAME" in compose["user-worker"]["healthcheck"]["test"][1]
+    assert compose["user-worker"]["healthcheck"]["test"][1].startswith("find /tmp/worker-alive ")
+    assert "PGPASSWORD=$APP_PASSWORD " in compose["user-pgbouncer"]["healthcheck"]["test"][1]
     assert compose["order-db-1-replica"]["environment"]["PG_ROLE"] == "replica"
     assert compose["gateway"]["healthcheck"]["test"][1].endswith("/health/live/")
     assert compose["gateway"]["healthcheck"]["interval"] == "10s"  # from django-web

@@ -5,7 +5,10 @@ fields, then the primary key), and the sorted parts are merged. Two ways to page
 
 - `scatter_keyset`, the default way: each server seeks from a position with an index and returns at
   most one page (and one row more); the merge keeps the first page. Its cost does not depend on how
-  deep the page is or how large the table (see `keyset.py`).
+  deep the page is or how large the table (see `keyset.py`). With `keys_first`, each server returns
+  only the sort keys, and the page's rows are then read by primary key: for a filter the ordering's
+  index can test on its own, so that the server walks the index only (an index-only scan), never
+  the table, however many rows the filter passes over.
 - `scatter_gather`, pages by number, the bounded slow way: page N needs each server's first
   N × size rows, so callers bound N (the catalog allows 200).
 
@@ -96,13 +99,20 @@ def scatter_keyset(
     after: Sequence | None,
     page_size: int,
     shard_field: str = "id",
+    keys_first: bool = False,
 ) -> Page:
     """The page of `query(alias)` over all servers that follows the position `after` in `order`.
 
     `order` is all ascending or all descending and ends with the primary key (e.g. `("-price", "-id")`),
     so that the merge order equals the order inside each server. Each server reads at most
     `page_size + 1` rows from `after` on; the next page starts after `keyset.position(items[-1], order)`.
+    `keys_first`: each server reads only the sort keys of those rows, then the page's rows are read by
+    primary key (one more statement per server the page draws on; see the module's docstring).
     """
+    if keys_first:
+        chosen, owners = _merged_keys(query, order, after, page_size + 1, shard_field)
+        items = _rows_of(query, chosen[:page_size], order[-1].lstrip("-"), owners, shard_field)
+        return Page(items=items, page_size=page_size, has_next=len(chosen) > page_size)
     parts = _owned_rows(query, shard_field, lambda queryset: list(keyset.seek(queryset, order, after)[: page_size + 1]))
     rows = list(islice(_merged(parts, order), page_size + 1))
     return Page(items=rows[:page_size], page_size=page_size, has_next=len(rows) > page_size)
@@ -120,26 +130,35 @@ def scatter_gather(
     servers that hold them. A row deleted or changed out of the list between the two reads is left out
     of its page.
     """
-    names, descending = keyset.directions(order)
     limit = page * page_size
+    merged, owners = _merged_keys(query, order, None, limit + 1, shard_field)
+    chosen = merged[limit - page_size :]  # the page's keys, and one more if there is a next
+    return Page(
+        items=_rows_of(query, chosen[:page_size], order[-1].lstrip("-"), owners, shard_field),
+        page_size=page_size,
+        has_next=len(chosen) > page_size,
+        page=page,
+    )
+
+
+def _merged_keys(
+    query: Callable[[str], QuerySet], order: Sequence[str], after: Sequence | None, limit: int, shard_field: str
+) -> tuple[list[tuple], dict[str, list[int]]]:
+    """The first `limit` sort keys after `after` over all servers, each key ending with the primary key
+    and the server; and the shards each server owns."""
+    names, descending = keyset.directions(order)
     shard_map = shards.shard_map()
     owners = {primary: owned for primary in shards.primaries() if (owned := shard_map.shards_on(primary))}
 
     def keys(primary: str) -> list[tuple]:
         def read(alias: str) -> list[tuple]:
-            queryset = on_shards(query(alias), shard_field, owners[primary]).order_by(*order)
-            return [(*key, primary) for key in queryset.values_list(*names)[: limit + 1]]
+            queryset = keyset.seek(on_shards(query(alias), shard_field, owners[primary]), order, after)
+            return [(*key, primary) for key in queryset.values_list(*names)[:limit]]
 
         return replicas.run_read(primary, read)
 
     merged = heapq.merge(*(keys(primary) for primary in owners), key=lambda key: key[:-1], reverse=descending)
-    chosen = list(islice(merged, limit - page_size, limit + 1))  # the page's keys, and one more if there is a next
-    return Page(
-        items=_rows_of(query, chosen[:page_size], names[-1], owners, shard_field),
-        page_size=page_size,
-        has_next=len(chosen) > page_size,
-        page=page,
-    )
+    return list(islice(merged, limit)), owners
 
 
 def _rows_of(

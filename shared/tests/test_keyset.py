@@ -53,10 +53,10 @@ def _query(alias: str):
     return DeadLetter.objects.using(alias).all()
 
 
-def _walk(order, page_size, between_pages=lambda page: None) -> list[list[DeadLetter]]:
+def _walk(order, page_size, between_pages=lambda page: None, keys_first=False) -> list[list[DeadLetter]]:
     pages, after = [], None
     while True:
-        page = scatter_keyset(query=_query, order=order, after=after, page_size=page_size)
+        page = scatter_keyset(query=_query, order=order, after=after, page_size=page_size, keys_first=keys_first)
         pages.append(page.items)
         if not page.has_next:
             return pages
@@ -69,11 +69,12 @@ def _sorted(letters, order) -> list[int]:
     return [row.id for row in sorted(letters, key=lambda r: tuple(getattr(r, n) for n in names), reverse=descending)]
 
 
+@pytest.mark.parametrize("keys_first", [False, True], ids=["rows", "keys-first"])
 @pytest.mark.parametrize("name", list(ORDERINGS))
 @pytest.mark.parametrize("page_size", [1, 7, 60, 100])
-def test_pages_cover_every_row_once_in_the_global_order(letters, name, page_size):
+def test_pages_cover_every_row_once_in_the_global_order(letters, name, page_size, keys_first):
     # when
-    pages = _walk(ORDERINGS[name], page_size)
+    pages = _walk(ORDERINGS[name], page_size, keys_first=keys_first)
     # then: every page is full but the last, and together they are the rows in order, each once
     walked = [row.id for page in pages for row in page]
     assert walked == _sorted(letters, ORDERINGS[name])
@@ -88,7 +89,8 @@ def test_the_servers_order_text_as_the_merge_does():
             assert cursor.fetchone()[0] in ("C", "POSIX")
 
 
-def test_rows_written_between_pages_neither_repeat_nor_hide_the_rows_that_were_there(letters):
+@pytest.mark.parametrize("keys_first", [False, True], ids=["rows", "keys-first"])
+def test_rows_written_between_pages_neither_repeat_nor_hide_the_rows_that_were_there(letters, keys_first):
     # given
     order = ORDERINGS["type"]
     rng = random.Random(7)
@@ -106,7 +108,7 @@ def test_rows_written_between_pages_neither_repeat_nor_hide_the_rows_that_were_t
         inserted_behind.append(behind.id)
 
     # when
-    pages = _walk(order, 9, write_between_pages)
+    pages = _walk(order, 9, write_between_pages, keys_first=keys_first)
     # then: each original row once, in order; nothing inserted behind the walk's position shows up
     walked = [row for page in pages for row in page]
     walked_ids = [row.id for row in walked]

@@ -21,6 +21,7 @@ import pytest
 from django.db import connections
 
 from products import query_plans, selectors
+from products.models import Product
 from products.services.catalog import category_ensure, products_bulk_create
 from shared.db import plans, shards
 
@@ -103,3 +104,29 @@ def test_a_deep_page_seeks_with_the_ordering_index(catalog):
             plan = "\n".join(row[0] for row in cursor.fetchall())
         assert "Index Scan Backward using product_active_cat_price_idx" in plan, plan
         assert "Index Cond: (((category_id)::text = 'kitchen'::text) AND (ROW(price, id) < ROW(" in plan, plan
+
+
+@pytest.mark.parametrize("ordering", sorted(selectors.COVERED_BY_THEIR_INDEX))
+def test_a_frequent_word_in_a_name_ordering_walks_the_name_index_only(catalog, ordering):
+    # when: a word a tenth of the catalog has, its first page in a name ordering
+    statements = _statements(lambda: selectors.product_list(search="compact", ordering=ordering, page_size=20))
+    # then: each server tests name and SKU on the entries of the name index, never reading the table,
+    # and the page's rows are then read by ID
+    plans_by_kind = {"keys": [], "rows": []}
+    for alias, sql in statements:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("EXPLAIN " + sql)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        plans_by_kind["rows" if '"products_product"."id" IN (' in sql else "keys"].append(plan)
+    assert len(plans_by_kind["keys"]) == len(shards.primaries()) and plans_by_kind["rows"]
+    for plan in plans_by_kind["keys"]:
+        assert "Index Only Scan" in plan and "using product_active_name_idx" in plan, plan
+    # and: the same page as sorting every match
+    page = selectors.product_list(search="compact", ordering=ordering, page_size=20)
+    matches = [
+        (product.name, product.id)
+        for alias in shards.primaries()
+        for product in Product.objects.using(alias).filter(is_active=True, name__icontains="compact")
+    ]
+    expected = sorted(matches, reverse=ordering.startswith("-"))[:20]
+    assert [(product.name, product.id) for product in page.items] == expected
