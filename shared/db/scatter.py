@@ -107,7 +107,8 @@ def scatter_keyset(
     so that the merge order equals the order inside each server. Each server reads at most
     `page_size + 1` rows from `after` on; the next page starts after `keyset.position(items[-1], order)`.
     `keys_first`: each server reads only the sort keys of those rows, then the page's rows are read by
-    primary key (one more statement per server the page draws on; see the module's docstring).
+    primary key (one more statement per server the page draws on; see the module's docstring). As with
+    `scatter_gather`, a row deleted or changed out of the list between the two reads is left out.
     """
     if keys_first:
         chosen, owners = _merged_keys(query, order, after, page_size + 1, shard_field)
