@@ -63,6 +63,21 @@ class ShardMoving(ApplicationError):
         self.shard = shard
 
 
+class DatabaseUnavailable(ApplicationError):
+    """The server that holds this data cannot be reached: its primary is down or being replaced.
+
+    Raised for a connection that failed (see `shared.db.failures.is_connection_error`), never for a
+    query the server refused: nothing was written, and the same request may be sent again once a
+    leader is back (a failover takes at most about 30 s)."""
+
+    status_code = 503
+    code = "database_unavailable"
+    retry_after = 5
+
+    def __init__(self, message: str = "The database server for this data is unavailable; retry in a few seconds."):
+        super().__init__(message)
+
+
 class UpstreamUnavailable(ApplicationError):
     """Another service did not answer in time or at all."""
 

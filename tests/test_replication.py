@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from support import Client, psql, server_of, wait_for
+from support import Client, assert_error, compose, psql, server_of, wait_for
 
 SERVERS = [
     (svc, db, n) for svc, db in (("user", "users"), ("product", "products"), ("order", "orders")) for n in (0, 1)
@@ -70,3 +70,41 @@ def test_a_standby_that_stops_streaming_is_reported_and_serves_no_read(admin):
         psql(replica, database, f"ALTER SYSTEM SET primary_conninfo = '{quoted}'")
         psql(replica, database, "SELECT pg_reload_conf()")
         wait_for(lambda: _receiving(replica, database), timeout=30)
+
+
+def _product_on_server(admin, server: int) -> dict:
+    while True:
+        body = {"sku": f"NOLEAD-{uuid.uuid4().hex[:10]}", "name": "Leaderless probe", "category": "tools"}
+        response = admin.client.post("/api/products/", json=body | {"price": "4.00"}, headers=admin.auth)
+        assert response.status_code == 201, response.text
+        if server_of(response.json()["id"]) == server:
+            return response.json()
+
+
+def test_with_a_primary_down_its_writes_answer_503_with_retry_after_and_its_reads_go_on_from_the_standby(admin):
+    # given: a product on product-db-0, streamed to its standby
+    product = _product_on_server(admin, 0)
+    query = f"SELECT price FROM products_product WHERE id = {int(product['id'])}"
+    wait_for(lambda: psql("product-db-0-replica", "products", query) == [["4.00"]], timeout=10)
+    # when: the primary stops
+    compose("stop", "product-db-0")
+    try:
+        # then: a write to it is a JSON 503 that says when to retry, never a 500
+        patched = admin.client.patch(f"/api/products/{product['id']}/", json={"price": "9.00"}, headers=admin.auth)
+        assert_error(patched, 503, "database_unavailable")
+        assert int(patched.headers["Retry-After"]) > 0
+        # and: a read that needs that server (a new search, not cached anywhere) is answered by the standby
+        found = Client().get(f"/api/products/?search={product['sku']}&page_size=5")
+        assert found.status_code == 200, found.text
+        assert [row["id"] for row in found.json()["results"]] == [product["id"]]
+    finally:
+        compose("start", "product-db-0")
+        compose("up", "-d", "--wait", "product-db-0", "product-pgbouncer", timeout=180)
+    # and: nothing of the refused write was kept, and writes work again once the primary is back
+    assert psql("product-db-0", "products", query) == [["4.00"]]
+
+    def patched_again():
+        response = admin.client.patch(f"/api/products/{product['id']}/", json={"price": "9.00"}, headers=admin.auth)
+        return response.status_code == 200
+
+    wait_for(patched_again, timeout=30, interval=1)

@@ -33,6 +33,7 @@ from django.db.models.manager import BaseManager
 from prometheus_client import Counter
 
 from shared.db import ids, pinning, shards
+from shared.db.failures import is_connection_error
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,27 +51,6 @@ SELECT CASE
     ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
 END
 """
-
-
-# SQLSTATEs of a connection that is gone: class 08 (connection exception) and the server shutting down or
-# starting up (57P01-57P03). 57014 (query_canceled: a statement timeout) is the query's, not the server's.
-_CONNECTION_SQLSTATE_PREFIXES = ("08", "57P01", "57P02", "57P03")
-
-
-def is_connection_error(exc: BaseException) -> bool:
-    """Whether `exc` says the connection to the server failed, rather than that the query was refused.
-
-    Django wraps psycopg's errors in its own classes of the same names, with psycopg's as `__cause__`.
-    An InterfaceError is a connection that is closed or unusable. An OperationalError is one when
-    psycopg gave no SQLSTATE (it failed on the client side: connection refused, reset, closed by the
-    server) or a connection-level SQLSTATE (PgBouncer's errors, e.g. no server connection, are 08P01).
-    """
-    if isinstance(exc, InterfaceError):
-        return True
-    if not isinstance(exc, OperationalError):
-        return False
-    sqlstate = getattr(exc.__cause__, "sqlstate", None) or getattr(exc, "sqlstate", None)
-    return sqlstate is None or sqlstate.startswith(_CONNECTION_SQLSTATE_PREFIXES)
 
 
 class ReplicaHealth:
@@ -170,14 +150,14 @@ def run_read(primary: str, read: Callable[[str], T]) -> T:
     that is not the connection's (`is_connection_error`) propagates and leaves the replica in rotation:
     input that makes a query fail must not take replicas out for everyone. A replica with
     `REPLICA_MAX_IN_FLIGHT` reads of this process waiting on it gets no more (the bulkhead).
+    A read that the primary cannot answer either (it is down, or being replaced by its standby) is
+    read from a standby as a last resort (`_read_without_primary`).
     """
     alias = read_alias(primary)
     if alias == primary:
-        READS.labels("primary", "pinned" if pinning.is_pinned() else "no usable replica").inc()
-        return read(primary)
+        return _read_primary(primary, read, "pinned" if pinning.is_pinned() else "no usable replica")
     if not health.enter(alias):
-        READS.labels("primary", "replica busy").inc()
-        return read(primary)
+        return _read_primary(primary, read, "replica busy")
     try:
         result = read(alias)
         READS.labels("replica", "replica").inc()
@@ -187,10 +167,38 @@ def run_read(primary: str, read: Callable[[str], T]) -> T:
             raise
         connections[alias].close()
         health.mark_down(alias, f"query failed: {exc.__class__.__name__}")
-        READS.labels("primary", "replica failed").inc()
-        return read(primary)
+        return _read_primary(primary, read, "replica failed")
     finally:
         health.leave(alias)
+
+
+def _read_primary(primary: str, read: Callable[[str], T], reason: str) -> T:
+    READS.labels("primary", reason).inc()
+    try:
+        return read(primary)
+    except (OperationalError, InterfaceError) as exc:
+        if not is_connection_error(exc):
+            raise
+        connections[primary].close()
+        return _read_without_primary(primary, read, exc)
+
+
+def _read_without_primary(primary: str, read: Callable[[str], T], primary_error: Exception) -> T:
+    """`read` on any standby of `primary`, stale or taken out of rotation: with no primary to read from,
+    a standby's data (which may lack the last writes) beats no answer. With no standby answering either,
+    the primary's error propagates (a 503, `shared.http.errors`)."""
+    for alias in shards.topology()[primary].replicas:
+        try:
+            result = read(alias)
+        except (OperationalError, InterfaceError) as exc:
+            if not is_connection_error(exc):
+                raise
+            connections[alias].close()
+            continue
+        READS.labels("replica", "primary unreachable").inc()
+        logger.warning("primary %s unreachable: read served by its standby %s", primary, alias)
+        return result
+    raise primary_error
 
 
 def run_read_for_id(object_id: int, read: Callable[[str], T]) -> T:

@@ -8,13 +8,18 @@ DRF's EXCEPTION_HANDLER; `handler404`/`handler500`/`handler400` replace Django's
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from shared.errors import ApplicationError
+from shared.db.failures import is_connection_error
+from shared.errors import ApplicationError, DatabaseUnavailable
+
+logger = logging.getLogger(__name__)
 
 
 def error_body(code: str, message: str, fields=None) -> dict:
@@ -43,13 +48,31 @@ _DRF_CODES = {
 }
 
 
+def as_application_error(exc: BaseException) -> ApplicationError | None:
+    """The application error `exc` is, or stands for; None for a bug.
+
+    A connection to a database server that failed (its primary down, or being replaced by its standby)
+    is a 503 with Retry-After, not a 500: the request wrote nothing and can be sent again."""
+    if isinstance(exc, ApplicationError):
+        return exc
+    if is_connection_error(exc):
+        logger.warning("database server unreachable: %s", str(exc).strip().splitlines()[0] if str(exc) else exc)
+        return DatabaseUnavailable()
+    return None
+
+
+def application_error_response(error: ApplicationError, response_class=JsonResponse):
+    response = response_class(error_body(error.code, error.message, error.fields), status=error.status_code)
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every exception a view raises becomes the one error shape."""
-    if isinstance(exc, ApplicationError):
-        response = Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
-        if exc.retry_after is not None:
-            response["Retry-After"] = str(exc.retry_after)
-        return response
+    error = as_application_error(exc)
+    if error is not None:
+        return application_error_response(error, Response)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, Http404):

@@ -15,8 +15,7 @@ from prometheus_client import Counter, Histogram
 
 from shared import deadline
 from shared.db import statements
-from shared.errors import ApplicationError
-from shared.http.errors import error_response
+from shared.http.errors import application_error_response, as_application_error, error_response
 from shared.request_id import bind_request_id
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -134,9 +133,5 @@ class JsonErrorMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, RequestDataTooBig):
             return error_response(413, "payload_too_large", "The request body is too large.")
-        if isinstance(exception, ApplicationError):
-            response = error_response(exception.status_code, exception.code, exception.message, exception.fields)
-            if exception.retry_after is not None:
-                response["Retry-After"] = str(exception.retry_after)
-            return response
-        return None
+        error = as_application_error(exception)
+        return None if error is None else application_error_response(error)

@@ -93,3 +93,33 @@ def test_djangos_empty_405_becomes_the_one_error_shape():
     assert refused.status_code == 405 and refused["Allow"] == "GET"
     assert json.loads(refused.content)["error"]["code"] == "method_not_allowed"
     assert middleware(RequestFactory().get("/ops/")).content == b"ok"
+
+
+def _unreachable_server_error():
+    """What Django raises when PgBouncer cannot reach the server (psycopg's error is the cause)."""
+    import psycopg
+    from django.db import OperationalError
+
+    try:
+        raise OperationalError("pgbouncer cannot connect to server") from psycopg.errors.ProtocolViolation("x")
+    except OperationalError as exc:
+        return exc
+
+
+def test_a_database_server_that_cannot_be_reached_is_503_with_retry_after_in_views_and_middleware():
+    from django.db import DataError
+    from django.test import RequestFactory
+
+    from shared.http.middleware import JsonErrorMiddleware
+
+    unreachable = _unreachable_server_error()
+    answered = exception_handler(unreachable, {})
+    assert answered.status_code == 503 and answered["Retry-After"] == "5"
+    assert answered.data["error"]["code"] == "database_unavailable"
+
+    middleware = JsonErrorMiddleware(lambda request: None)
+    page = middleware.process_exception(RequestFactory().post("/ops/"), unreachable)
+    assert page.status_code == 503 and page["Retry-After"] == "5"
+    assert json.loads(page.content)["error"]["code"] == "database_unavailable"
+    # a query the server refused is the query's own error, never "unavailable"
+    assert exception_handler(DataError("integer out of range"), {}) is None

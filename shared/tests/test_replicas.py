@@ -8,7 +8,7 @@ import psycopg.errors
 import pytest
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
 
-from shared.db import ids, pinning, replicas, shards
+from shared.db import failures, ids, pinning, replicas, shards
 from shared.db.shardmap import ShardServer
 
 
@@ -177,10 +177,10 @@ def test_a_broken_connection_marks_the_replica_down_and_reads_the_primary(error)
 
 
 def test_is_connection_error_looks_at_what_django_wrapped():
-    assert replicas.is_connection_error(_django_error(OperationalError, psycopg.errors.ConnectionFailure("x")))
-    assert not replicas.is_connection_error(_django_error(OperationalError, psycopg.errors.QueryCanceled("x")))
-    assert not replicas.is_connection_error(_django_error(DataError, psycopg.errors.DataError("x")))
-    assert not replicas.is_connection_error(ValueError("not a database error"))
+    assert failures.is_connection_error(_django_error(OperationalError, psycopg.errors.ConnectionFailure("x")))
+    assert not failures.is_connection_error(_django_error(OperationalError, psycopg.errors.QueryCanceled("x")))
+    assert not failures.is_connection_error(_django_error(DataError, psycopg.errors.DataError("x")))
+    assert not failures.is_connection_error(ValueError("not a database error"))
 
 
 def test_a_standby_that_does_not_stream_leaves_the_rotation_though_its_replay_looks_caught_up(fresh_health):
@@ -252,3 +252,44 @@ def test_each_read_is_counted_by_where_it_went_and_why():
         ("primary", "pinned"): 1,
         ("primary", "replica failed"): 1,
     }
+
+
+def _primary_down(*down: str):
+    """A read that fails to connect on each alias in `down` and answers its alias elsewhere."""
+    used = []
+
+    def read(alias):
+        used.append(alias)
+        if alias in down:
+            raise _django_error(OperationalError, psycopg.errors.ProtocolViolation("cannot connect to server"))
+        return alias
+
+    return read, used
+
+
+def test_with_its_primary_unreachable_a_read_is_served_by_a_standby_out_of_rotation(fresh_health):
+    # given: the standby left the rotation (it stopped streaming when its primary went away)
+    fresh_health["db0_replica"] = math.inf
+    read, used = _primary_down("db0")
+    # when
+    answered = replicas.run_read("db0", read)
+    # then: the primary was tried first, the standby answered
+    assert (answered, used) == ("db0_replica", ["db0", "db0_replica"])
+
+
+def test_a_pinned_read_with_its_primary_unreachable_is_served_by_a_standby():
+    read, used = _primary_down("db0")
+    token = pinning._pinned.set(True)
+    try:
+        assert replicas.run_read("db0", read) == "db0_replica"
+    finally:
+        pinning._pinned.reset(token)
+    assert used == ["db0", "db0_replica"]
+
+
+def test_with_neither_the_primary_nor_a_standby_answering_the_primarys_error_propagates(fresh_health):
+    fresh_health["db0_replica"] = math.inf
+    read, used = _primary_down("db0", "db0_replica")
+    with pytest.raises(OperationalError) as raised:
+        replicas.run_read("db0", read)
+    assert failures.is_connection_error(raised.value) and used == ["db0", "db0_replica"]
