@@ -77,10 +77,19 @@ class AliveFile(bootsteps.StartStopStep):
         self.path.touch()
 
 
+# tasks after which Celery's fixup closes a pool process's connections anyway (a backstop, not the rule)
+KEEP_CONNECTIONS_FOR_TASKS = 10_000
+
+
 def make_celery_app(service: str) -> Celery:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     app = Celery(service)
     app.config_from_object("django.conf:settings", namespace="CELERY")
+    # Celery's Django fixup closes every database connection before and after each task unless this is
+    # set, and then only every that many tasks: each event handled paid a new connection to PgBouncer
+    # (TCP and a SCRAM exchange on both sides) per alias. Connections are kept instead, and closed by
+    # Django's own rule around each task (`_close_old_connections`).
+    app.conf["CELERY_DB_REUSE_MAX"] = KEEP_CONNECTIONS_FOR_TASKS
     app.conf.task_default_queue = service
     app.autodiscover_tasks()
     app.steps["consumer"].add(AliveFile)
@@ -137,6 +146,32 @@ def _serve_metrics(**kwargs) -> None:
     port = int(os.environ.get("WORKER_METRICS_PORT", "9808"))
     start_http_server(port, registry=registry)
     logger.info("worker metrics on :%s/metrics", port)
+
+
+@signals.worker_process_init.connect
+def _no_connection_health_checks(**kwargs) -> None:
+    """In each pool process: no `SELECT 1` before the first query of every task.
+
+    Django's CONN_HEALTH_CHECKS (kept for web requests, which have no retry) pings each persistent
+    connection before its first use after a request or a task ends: one statement per task and alias.
+    A task needs none: one that meets a broken connection fails and is retried (its inbox makes the
+    retry harmless), and `_close_old_connections` closes a connection that had an error once the task
+    ends, so the retry connects afresh.
+    """
+    from django.db import connections
+
+    for alias in connections:
+        connections.settings[alias]["CONN_HEALTH_CHECKS"] = False
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _close_old_connections(**kwargs) -> None:
+    """Around each task, Django's rule for a web request: close a connection that broke or is older than
+    CONN_MAX_AGE, keep the others (see `KEEP_CONNECTIONS_FOR_TASKS`)."""
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 @signals.worker_process_shutdown.connect

@@ -103,7 +103,7 @@ def order_place(*, user_id: int, items: list[dict], authorization: str, idempote
             for line in lines:
                 line.order = order
             OrderItem.objects.using(alias).bulk_create(lines)
-            OrderStatusChange.objects.using(alias).create(order=order, status=Order.Status.PENDING)
+            placed = OrderStatusChange.objects.using(alias).create(order=order, status=Order.Status.PENDING)
             _count_on_commit("placed", alias=alias)
             publish(
                 "order.placed",
@@ -120,7 +120,14 @@ def order_place(*, user_id: int, items: list[dict], authorization: str, idempote
         if existing is None:
             raise
         return existing
-    return _order_read(alias=alias, order_id=order.id)
+    return _as_written(order, items=lines, history=[placed])
+
+
+def _as_written(order: Order, *, items: list[OrderItem], history: list[OrderStatusChange]) -> Order:
+    """`order` with the lines and history rows just written, as `prefetch_related` would attach them:
+    the response is built from what was written, without reading it back (three statements less)."""
+    order._prefetched_objects_cache = {"items": items, "history": history}
+    return order
 
 
 def order_items_payload(order: Order) -> list[dict]:

@@ -38,6 +38,22 @@ def test_order_is_priced_by_the_catalog_and_stored_on_the_users_shard():
     assert [h.status for h in order.history.all()] == ["pending"]
 
 
+def test_the_placed_order_is_answered_from_what_was_written_as_it_reads_back():
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.apis import OrderOutputSerializer
+
+    items = [{"product_id": 101, "quantity": 3}, {"product_id": 102, "quantity": 1}]
+    alias = shards.primary_for_shard(11)
+    with CaptureQueriesContext(connections[alias]) as written:
+        order = order_place(user_id=USER, items=items, authorization="")
+        answered = OrderOutputSerializer(order).data
+    # nothing of the order was read back after the write
+    assert not [q["sql"] for q in written.captured_queries if 'FROM "orders_' in q["sql"]]
+    assert answered == OrderOutputSerializer(order_get(user_id=USER, order_id=order.id)).data
+
+
 def test_unknown_or_inactive_products_are_field_errors():
     for product_id in (103, 999):
         with pytest.raises(ApplicationError) as error:
