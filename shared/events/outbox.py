@@ -35,9 +35,22 @@ def publish(event_type: str, payload: dict, *, using: str, event_id: str | None 
 
 
 def send(envelope: dict) -> None:
-    """Put the event on the queue of every consumer of its type."""
+    """Put the event on the queue of every consumer of its type.
+
+    The message's `argsrepr` (what Flower and `celery inspect` show of a task) names the event; without
+    it Celery builds a bounded repr of the whole envelope for every message it sends.
+    """
+    shown = f"{envelope['type']} {envelope['id']}"
     for service in consumers_of(envelope["type"]):
-        current_app.send_task(HANDLE_TASK, args=[envelope], queue=service, retry=True, retry_policy=SEND_RETRY_POLICY)
+        current_app.send_task(
+            HANDLE_TASK,
+            args=[envelope],
+            queue=service,
+            retry=True,
+            retry_policy=SEND_RETRY_POLICY,
+            argsrepr=shown,
+            kwargsrepr="{}",
+        )
 
 
 def _send_rows(using: str, rows) -> int:

@@ -130,3 +130,15 @@ def test_replay_sends_the_event_again(monkeypatch):
     consumers.replay(letter)
     assert calls == [("events.handle", letter.event_id, "product")]
     assert DeadLetter.objects.using("db0").get(id=letter.id).replayed_at is not None
+
+
+def test_a_sent_event_is_shown_by_its_type_and_id_not_by_a_repr_of_its_payload(monkeypatch):
+    from celery import current_app
+
+    sent = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, **options: sent.append(options))
+    envelope = make_envelope("order.placed", PLACED)
+    outbox.send(envelope)
+    assert [(o["queue"], o["argsrepr"], o["kwargsrepr"]) for o in sent] == [
+        ("product", f"order.placed {envelope['id']}", "{}")
+    ]
