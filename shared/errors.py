@@ -67,8 +67,8 @@ class DatabaseUnavailable(ApplicationError):
     """The server that holds this data cannot be reached: its primary is down or being replaced.
 
     Raised for a connection that failed (see `shared.db.failures.is_connection_error`), never for a
-    query the server refused: nothing was written, and the same request may be sent again once a
-    leader is back (a failover takes at most about 30 s)."""
+    query the server refused: nothing was written, and the same request may be sent again once the
+    primary is back (today it must be started again: see the README's known limits on failover)."""
 
     status_code = 503
     code = "database_unavailable"

@@ -56,7 +56,7 @@ def as_application_error(exc: BaseException) -> ApplicationError | None:
     if isinstance(exc, ApplicationError):
         return exc
     if is_connection_error(exc):
-        logger.warning("database server unreachable: %s", str(exc).strip().splitlines()[0] if str(exc) else exc)
+        logger.warning("database server unreachable: %s", (str(exc).strip().splitlines() or [repr(exc)])[0])
         return DatabaseUnavailable()
     return None
 
