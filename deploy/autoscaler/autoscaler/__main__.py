@@ -56,13 +56,8 @@ def _step(cfg, project, docker, prometheus, usage, states, name, policy) -> None
         return  # not running in this stack (e.g. a profile that is off)
     current = len(replicas)
     REPLICAS.labels(name).set(current)
-    pinned = _pins().get(name)
-    PINNED.labels(name).set(1 if pinned is not None else 0)
-    if pinned is not None:
-        states.pop(name, None)  # when released, its windows start again
-        DECISIONS.labels(name, "pinned").inc()
-        logger.info("%s: %d replicas, pinned by a human at %d", name, current, pinned)
-        return
+    # the signals are measured and exported for a pinned service too (the ops page and the recording
+    # rules show them); only the decision is left to the human who pinned it
     used = {c.signal for c in (*policy.up_when, *policy.down_when)}
     queries = {k: q for k, q in cfg.queries.items() if k in {signal.removesuffix("_per_replica") for signal in used}}
     labels = {"service": name, **cfg.labels[name]}
@@ -71,6 +66,13 @@ def _step(cfg, project, docker, prometheus, usage, states, name, policy) -> None
     for signal, value in values.items():
         if value is not None:
             SIGNAL.labels(name, signal).set(value)
+    pinned = _pins().get(name)
+    PINNED.labels(name).set(1 if pinned is not None else 0)
+    if pinned is not None:
+        states.pop(name, None)  # when released, its windows start again
+        DECISIONS.labels(name, "pinned").inc()
+        logger.info("%s: %d replicas, pinned by a human at %d", name, current, pinned)
+        return
     now = time.monotonic()
     state = states.setdefault(name, ServiceState.starting(now, current))
     decision = decide(policy, state, current, values, now)

@@ -129,3 +129,43 @@ def test_pin_refuses_a_replica_count_that_is_not_a_positive_number(tmp_path, mon
     assert cli.main(["pin", "product", "2"]) == 0
     assert cli.main(["release", "product"]) == 0
     assert (tmp_path / "pins.json").read_text() == "{}"
+
+
+def test_a_pinned_service_is_left_alone_but_its_signals_are_still_measured_and_exported(tmp_path, monkeypatch):
+    """A human's pin stops decisions, not measurement: the ops page and the recording rules read a
+    pinned service's CPU and memory like any other's (the suite pins every service from its start)."""
+    from autoscaler import __main__ as cli
+    from autoscaler import config, signals
+
+    class Docker:
+        used = 0.0
+        changed = []
+
+        def replicas(self, project, service):
+            return [{"Id": f"{service}-1"}]
+
+        def cpu_and_memory(self, container_id):
+            self.used += 0.5e9  # half a core-second per 1 s loop: 50%
+            return self.used, 100.0, 400.0
+
+        def add_replica(self, project, service):
+            self.changed.append(service)
+
+        remove_replica = add_replica
+
+    class Prometheus:
+        def value(self, query):
+            return None
+
+    clock = iter([100.0, 101.0])  # one reading of the clock per loop: 1 s apart
+    monkeypatch.setattr(signals.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(cli, "PINS", tmp_path / "pins.json")
+    assert cli.main(["pin", "product", "1"]) == 0
+    cfg = config.load(Path(__file__).resolve().parents[1] / "policy.yml")
+    docker, usage, states = Docker(), {}, {}
+    for _ in range(2):
+        cli._step(cfg, "p", docker, Prometheus(), usage, states, "product", cfg.services["product"])
+    assert cli.SIGNAL.labels("product", "cpu_percent")._value.get() == 50.0
+    assert cli.SIGNAL.labels("product", "memory_percent")._value.get() == 25.0
+    assert cli.PINNED.labels("product")._value.get() == 1
+    assert docker.changed == [] and "product" not in states
