@@ -11,7 +11,7 @@ UNIT_TARGETS := gateway user product order shared
 # alone, compose uses debian:bookworm): `make bootstrap` makes it, with debootstrap when no registry answers.
 export BASE_IMAGE ?= scaling-django/base:bookworm
 
-.PHONY: help up up-haproxy down logs ps seed scale scale-release bench bench-sizes test unit integration images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
+.PHONY: help up up-haproxy down logs ps seed backup restore scale scale-release bench bench-sizes test unit integration images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,10 +58,10 @@ up-haproxy: up ## also start HAProxy, the other edge, beside nginx (profile hapr
 
 down: ## stop and remove the containers (data volumes are kept; `make clean` drops them)
 	@echo "--> stopping the stack"
-	@$(COMPOSE) --profile test --profile haproxy down --remove-orphans
+	@$(COMPOSE) --profile test --profile haproxy --profile restore down --remove-orphans
 
 clean: ## stop everything and delete all data volumes
-	@$(COMPOSE) --profile test --profile haproxy down --remove-orphans --volumes
+	@$(COMPOSE) --profile test --profile haproxy --profile restore down --remove-orphans --volumes
 
 logs: ## follow the logs of every container (SERVICE=name for one)
 	@$(COMPOSE) logs -f --tail 100 $(if $(filter command line,$(origin SERVICE)),$(SERVICE))
@@ -86,6 +86,16 @@ ifeq ($(SIZE),large)
 else ifneq ($(SIZE),small)
 	$(error SIZE is small or large, not '$(SIZE)')
 endif
+
+backup: ## a full pgBackRest backup of every shard server now (SERVER=order-db-0 for one); one a day is taken anyway
+	@for server in $(or $(SERVER),user-db-0 user-db-1 product-db-0 product-db-1 order-db-0 order-db-1); do \
+		for member in $$server $$server-replica; do \
+			$(COMPOSE) exec -T $$member backup.sh now || exit 1; \
+		done; \
+	done
+
+restore: ## restore SERVER to TIME into a scratch container, e.g. make restore SERVER=order-db-0 TIME="2026-12-05 13:00:00+00"
+	@bash deploy/scripts/pg-restore.sh "$(SERVER)" "$(TIME)"
 
 # a human's scale wins: the autoscaler leaves SERVICE at N until `make scale-release SERVICE=...`
 scale: ## run N replicas of SERVICE, e.g. make scale SERVICE=product N=3 (pins it: the autoscaler leaves it alone)

@@ -46,6 +46,8 @@ COMPOSE_ONLY = {
     "autoscaler": "Kubernetes scales with its HorizontalPodAutoscalers (deploy/k8s), on the same signals",
     "queue-exporter": "in Kubernetes the same exporter is a sidecar container of redis-broker",
     "haproxy": "the other edge of compose (profile haproxy); in Kubernetes the Ingress controller is the edge",
+    "pg-restore": "`make restore`'s scratch server (profile restore); in Kubernetes a restore is a pod a person "
+    "runs from the same image with PG_ROLE=restore",
 }
 # compose services Kubernetes runs but the Swarm stack leaves out (why: deploy/swarm/render.py DROPPED)
 NOT_IN_SWARM = {"postgres-exporter", "alertmanager", "pgbouncer-exporter", "redis-cache-exporter", "nginx-exporter"}

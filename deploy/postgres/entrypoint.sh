@@ -8,6 +8,8 @@
 # REPLICATION_PASSWORD: changing them in .env works on existing volumes. It refuses the well-known
 # default passwords unless ALLOW_INSECURE_DEFAULTS=1.
 set -o errexit -o pipefail -o nounset
+# a scratch container restoring a backup (`make restore`) needs none of what follows
+[ "${PG_ROLE:-}" = restore ] && exec /usr/local/bin/restore.sh
 # a password may come from the file its *_FILE variable names (Docker Swarm secrets)
 . /usr/local/lib/secret-env.sh
 secret_env POSTGRES_PASSWORD APP_PASSWORD REPLICATION_PASSWORD
@@ -114,4 +116,14 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 fi
 if [ "$PG_ROLE" = primary ]; then configure_primary; else configure_replica; fi
 
-exec runuser -u postgres -- postgres -D "$PGDATA"
+# Backups (pgBackRest, deploy/postgres/backup.sh), where the server has a stanza (PGBACKREST_STANZA):
+# every WAL segment is archived (a standby archives nothing until it is promoted), at most
+# `archive_timeout` after its first record, and the backup schedule runs beside the server.
+archiving=()
+if [ -n "${PGBACKREST_STANZA:-}" ]; then
+  mkdir -p /var/lib/pgbackrest && chown postgres:postgres /var/lib/pgbackrest
+  archiving=(-c archive_mode=on -c "archive_command=pgbackrest archive-push %p" -c archive_timeout=5min)
+  setsid -f /usr/local/bin/backup.sh schedule
+fi
+
+exec runuser -u postgres -- postgres -D "$PGDATA" "${archiving[@]}"

@@ -76,6 +76,7 @@ DROPPED = {
     "(`docker service scale`), which this autoscaler does not drive",
     "queue-exporter": "only the compose autoscaler reads it",
     "haproxy": "compose's other edge (profile haproxy); Swarm's routing mesh publishes nginx",
+    "pg-restore": "`make restore`'s scratch server (profile restore), run on one machine with compose",
     "postgres-exporter": "not yet on Swarm (its password would need a Swarm secret and a *_FILE reader)",
     "alertmanager": "not yet on Swarm, as its exporters are not",
     "pgbouncer-exporter": "not yet on Swarm (its password would need a Swarm secret, as postgres-exporter's)",
