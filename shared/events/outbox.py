@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
+import time
 from datetime import timedelta
 
 from celery import current_app
-from django.db import transaction
+from django.conf import settings
+from django.db import connections, transaction
 from django.utils import timezone
 
 from contracts.events import consumers_of
@@ -67,13 +72,62 @@ def _send_rows(using: str, rows) -> int:
     return sent
 
 
+class SentMarks:
+    """The events this process's relay sent, marked `sent_at` in one statement per server every
+    `OUTBOX_MARK_SECONDS` by a thread of the process (started with the first mark, in each process a
+    fork makes), instead of one UPDATE per commit: under load, one statement marks the events of many
+    orders. A mark lost with its process, or a flush that fails, only means that the sweep sends the
+    event again after its cutoff (2 s), which its consumers' inboxes ignore.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, set[str]] = {}
+        self._flushing_in: int | None = None  # the process whose thread flushes
+
+    def add(self, using: str, event_ids: list[str]) -> None:
+        if settings.OUTBOX_MARK_SECONDS <= 0:
+            self._mark(using, set(event_ids))
+            return
+        with self._lock:
+            self._pending.setdefault(using, set()).update(event_ids)
+            if self._flushing_in != os.getpid():
+                self._flushing_in = os.getpid()
+                every = settings.OUTBOX_MARK_SECONDS
+                threading.Thread(target=self._flush_forever, args=(every,), name="outbox-marks", daemon=True).start()
+
+    def flush(self) -> None:
+        """Mark everything waiting now (the thread's loop; a gunicorn worker's exit)."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for using, event_ids in pending.items():
+            self._mark(using, event_ids)
+
+    def _flush_forever(self, every: float) -> None:
+        while True:
+            time.sleep(every)
+            self.flush()
+
+    @staticmethod
+    def _mark(using: str, event_ids: set[str]) -> None:
+        try:
+            OutboxEvent.objects.using(using).filter(id__in=event_ids, sent_at=None).update(sent_at=timezone.now())
+        except Exception:  # noqa: BLE001 - the sweep sends them again; a broken connection is made anew
+            logger.exception("outbox %s: %d sent events not marked; the sweep will resend them", using, len(event_ids))
+            connections[using].close()
+
+
+sent_marks = SentMarks()
+atexit.register(sent_marks.flush)
+
+
 def relay(using: str, envelopes: list[dict]) -> None:
     """Send just-committed events now (runs after commit; never raises into the request).
 
-    The envelopes are the ones just written, so nothing is read back: each is sent, then all sent
-    ones are marked in one statement. An event whose row existed already (a handler that ran again
-    published it with the same derived ID) may be sent twice; its consumers' inboxes ignore the
-    second one. A failed send leaves the row unsent for the sweep.
+    The envelopes are the ones just written, so nothing is read back: each is sent, then the sent
+    ones are marked with those of other commits (`SentMarks`). An event whose row existed already (a
+    handler that ran again published it with the same derived ID) may be sent twice; its consumers'
+    inboxes ignore the second one. A failed send leaves the row unsent for the sweep.
     """
     sent: list[str] = []
     try:
@@ -82,11 +136,8 @@ def relay(using: str, envelopes: list[dict]) -> None:
             sent.append(envelope["id"])
     except Exception as exc:  # noqa: BLE001 - the broker may be down; the sweep sends the rest later
         logger.warning("outbox %s: events not sent yet, the sweep will: %s", using, exc)
-    try:
-        if sent:
-            OutboxEvent.objects.using(using).filter(id__in=sent, sent_at=None).update(sent_at=timezone.now())
-    except Exception:  # noqa: BLE001
-        logger.exception("outbox relay on %s could not mark events sent; the sweep will resend them", using)
+    if sent:
+        sent_marks.add(using, sent)
 
 
 def sweep(*, older_than_seconds: float = 2.0, batch: int = 200) -> int:

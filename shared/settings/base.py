@@ -205,6 +205,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "events.sweep_outbox", "schedule": env_float("OUTBOX_SWEEP_SECONDS", 5.0)},
     "prune-events": {"task": "events.prune", "schedule": env_float("EVENT_PRUNE_SECONDS", 600.0)},
 }
+# the relay marks the events it sent (`sent_at`) in one statement per server every this many seconds,
+# from a thread of the process, not one UPDATE per commit (shared/events/outbox.py SentMarks); 0 marks at
+# once. Below the sweep's 2 s: a row is not swept again while its mark waits.
+OUTBOX_MARK_SECONDS = env_float("OUTBOX_MARK_SECONDS", 0.5)
 EVENT_MAX_RETRIES = env_int("EVENT_MAX_RETRIES", 4)
 EVENT_RETRY_BASE_SECONDS = env_float("EVENT_RETRY_BASE_SECONDS", 1.0)
 # what `events.prune` deletes (shared/events/pruning.py), in batches: outbox rows sent this long ago,

@@ -1,7 +1,9 @@
+import threading
 import uuid
 
 import pytest
-from django.db import transaction
+from django.db import connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from shared.errors import ShardMoving
 from shared.events import consumers, outbox, tasks
@@ -64,6 +66,23 @@ def test_publish_writes_the_outbox_in_the_transaction_and_relays_after_commit(mo
         assert sent == []  # nothing leaves before commit
     assert sent == [event_id]
     assert OutboxEvent.objects.using("db1").get(id=event_id).sent_at is not None
+
+
+def test_sent_events_of_many_commits_are_marked_in_one_statement_by_the_processs_thread(monkeypatch, settings):
+    settings.OUTBOX_MARK_SECONDS = 60  # the thread's first flush is a minute away: the test flushes itself
+    marks = outbox.SentMarks()
+    monkeypatch.setattr(outbox, "sent_marks", marks)
+    monkeypatch.setattr(outbox, "send", lambda envelope: None)
+    ids = []
+    for _ in range(3):
+        with transaction.atomic(using="db1"):
+            ids.append(outbox.publish("order.placed", PLACED, using="db1"))
+    sent = OutboxEvent.objects.using("db1").filter(id__in=ids, sent_at__isnull=False)
+    assert not sent.exists()  # sent, the marks wait for the thread
+    assert [t for t in threading.enumerate() if t.name == "outbox-marks" and t.is_alive()]
+    with CaptureQueriesContext(connections["db1"]) as statements:
+        marks.flush()
+    assert len(statements) == 1 and sent.count() == 3
 
 
 def test_rolled_back_event_is_never_sent(monkeypatch):

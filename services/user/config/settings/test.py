@@ -9,3 +9,5 @@ SHARD_TOPOLOGY = test.without_replicas(SHARD_TOPOLOGY)
 DATABASES = test.on_test_db(DATABASES, SHARD_TOPOLOGY)
 CACHES = test.without_cache_server(CACHES)
 SIMPLE_JWT = test.with_test_keys(SIMPLE_JWT)
+# sent events marked at once: no flushing thread whose connection would outlive the test databases
+OUTBOX_MARK_SECONDS = 0
