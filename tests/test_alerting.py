@@ -1,19 +1,21 @@
 """What Prometheus measures and what it alerts on, on the running stack: every target is scraped, the
 recording rules give the scaling inputs per service, the alert rules are loaded and reach Alertmanager,
-and stopping a standby raises StandbyDisconnected in Alertmanager (and it resolves when it is back)."""
+stopping a standby raises StandbyDisconnected in Alertmanager and a repository that cannot be written
+raises WalArchivingFailing (each resolves when it is back), and a dead letter raises DeadLettersPresent."""
 
 from __future__ import annotations
 
 import functools
 import json
 
-from support import Client, compose, event_envelope, send_event, wait_for
+from support import Client, compose, event_envelope, psql, send_event, wait_for
 
 ALERTS = {
     "ServiceP99OverBudget",
     "ServiceErrorRateHigh",
     "StandbyLagging",
     "StandbyDisconnected",
+    "WalArchivingFailing",
     "CeleryQueueGrowing",
     "OutboxBacklogGrowing",
     "DeadLettersPresent",
@@ -109,3 +111,25 @@ def test_a_dead_letter_raises_dead_letters_present():
     send_event("user-worker", bad, times=1)
     # then: it is a dead letter on a user primary, and the alert reaches Alertmanager
     wait_for(lambda: any(server.startswith("user-db-") for server in firing()), timeout=90, interval=5)
+
+
+def test_wal_that_cannot_be_archived_raises_wal_archiving_failing_and_it_resolves():
+    firing = functools.partial(_firing, "WalArchivingFailing")
+    server, archive = "product-db-1", "/var/lib/pgbackrest/archive/product-db-1"
+
+    def new_segment() -> None:  # a record, then a switch: a full segment the archiver is woken for
+        psql(server, "products", "CHECKPOINT")
+        psql(server, "products", "SELECT pg_switch_wal()")
+
+    assert f"{server}:5432" not in firing()
+    # when: the server's part of the repository cannot be written (full, unmounted, permissions)
+    compose("exec", "-T", server, "chmod", "-R", "a-w", archive)
+    try:
+        new_segment()
+        # then: within the rule's minute (and a scrape and an evaluation or two), Alertmanager holds it
+        wait_for(lambda: f"{server}:5432" in firing(), timeout=150, interval=5)
+    finally:
+        compose("exec", "-T", server, "chmod", "-R", "u+w", archive)
+    # the waiting segments are archived once it works again, and the alert resolves
+    new_segment()
+    wait_for(lambda: f"{server}:5432" not in firing(), timeout=150, interval=5)
