@@ -88,7 +88,7 @@ else ifneq ($(SIZE),small)
 endif
 
 backup: ## a full pgBackRest backup of every shard server now (SERVER=order-db-0 for one); one a day is taken anyway
-	@for server in $(or $(SERVER),user-db-0 user-db-1 product-db-0 product-db-1 order-db-0 order-db-1); do \
+	@for server in $(or $(SERVER),$$($(COMPOSE) config --services | grep -E '^[a-z]+-db-[0-9]+$$')); do \
 		for member in $$server $$server-replica; do \
 			$(COMPOSE) exec -T $$member backup.sh now || exit 1; \
 		done; \

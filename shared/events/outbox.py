@@ -74,16 +74,22 @@ def _send_rows(using: str, rows) -> int:
 
 class SentMarks:
     """The events this process's relay sent, marked `sent_at` in one statement per server every
-    `OUTBOX_MARK_SECONDS` by a thread of the process (started with the first mark, in each process a
-    fork makes), instead of one UPDATE per commit: under load, one statement marks the events of many
+    `OUTBOX_MARK_SECONDS` by a thread of the process (started with the first mark, again in a forked
+    child), instead of one UPDATE per commit: under load, one statement marks the events of many
     orders. A mark lost with its process, or a flush that fails, only means that the sweep sends the
     event again after its cutoff (2 s), which its consumers' inboxes ignore.
     """
 
     def __init__(self) -> None:
+        self._start_over()
+        # a forked child has no thread of its parent's, and must not inherit a lock its thread held
+        # or marks that the parent flushes
+        os.register_at_fork(after_in_child=self._start_over)
+
+    def _start_over(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[str, set[str]] = {}
-        self._flushing_in: int | None = None  # the process whose thread flushes
+        self._flushing = False
 
     def add(self, using: str, event_ids: list[str]) -> None:
         if settings.OUTBOX_MARK_SECONDS <= 0:
@@ -91,8 +97,8 @@ class SentMarks:
             return
         with self._lock:
             self._pending.setdefault(using, set()).update(event_ids)
-            if self._flushing_in != os.getpid():
-                self._flushing_in = os.getpid()
+            if not self._flushing:
+                self._flushing = True
                 every = settings.OUTBOX_MARK_SECONDS
                 threading.Thread(target=self._flush_forever, args=(every,), name="outbox-marks", daemon=True).start()
 

@@ -1,3 +1,4 @@
+import os
 import threading
 import uuid
 
@@ -83,6 +84,21 @@ def test_sent_events_of_many_commits_are_marked_in_one_statement_by_the_processs
     with CaptureQueriesContext(connections["db1"]) as statements:
         marks.flush()
     assert len(statements) == 1 and sent.count() == 3
+
+
+def test_a_forked_child_starts_its_marks_afresh_even_while_the_parents_thread_holds_the_lock():
+    marks = outbox.SentMarks()
+    marks._pending, marks._flushing = {"db1": {"sent-by-the-parent"}}, True
+    readable, writable = os.pipe()
+    with marks._lock:  # as the parent's flushing thread may hold it at the fork
+        child = os.fork()
+        if child == 0:
+            fresh = marks._pending == {} and not marks._flushing and marks._lock.acquire(blocking=False)
+            os.write(writable, b"1" if fresh else b"0")
+            os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(readable, 1) == b"1"
+    assert marks._pending == {"db1": {"sent-by-the-parent"}}  # the parent's marks stay the parent's
 
 
 def test_rolled_back_event_is_never_sent(monkeypatch):
