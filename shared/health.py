@@ -1,7 +1,13 @@
 """`GET /health/`: is this service able to do its work?  `GET /health/live/`: is this process up?
 
     {"status": "healthy"|"degraded"|"unhealthy", "service": "product",
-     "database": {"db0": "ok", "db0_replica": "ok", ...}, "cache": "ok"}
+     "database": {"db0": "ok", "db0_replica": "ok", ...}, "cache": "ok",
+     "servers": {"db0": {"leader": "product-db-0", "standbys": [{"member": "product-db-0-replica",
+                 "state": "streaming", "sync_state": "sync", "replay_lag_seconds": 0.0}]}, ...}}
+
+Each alias is asked who leads and who stands by (shared/db/roles.py) instead of a bare `SELECT 1`: the
+same one statement per alias, and `servers` says, per shard server, which member leads and how its
+standby streams (after a failover, `-replica` may lead).
 
 A primary that does not answer makes the service unhealthy (503): it cannot write. A replica or the
 cache that does not answer makes it degraded (200): reads fall back to the primary and the cache is
@@ -21,17 +27,15 @@ from django.core.cache import cache
 from django.db import connections
 from django.http import JsonResponse
 
-from shared.db import shards
+from shared.db import roles, shards
 
 
-def _check_database(alias: str) -> str:
+def _check_database(alias: str, sql: str = "SELECT 1") -> tuple[str, list[tuple]]:
     try:
-        with connections[alias].cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return "ok"
+        return "ok", roles.rows(alias, sql)
     except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
         connections[alias].close()
-        return f"error: {exc.__class__.__name__}"
+        return f"error: {exc.__class__.__name__}", []
 
 
 def _check_cache() -> str:
@@ -43,13 +47,27 @@ def _check_cache() -> str:
         return f"error: {exc.__class__.__name__}"
 
 
+def _ask_every_alias() -> tuple[dict[str, str], dict[str, dict]]:
+    """Every alias's state, and per shard server who leads and who stands by."""
+    topology = shards.topology()
+    sql = {primary: roles.STANDBYS_SQL for primary in topology}
+    sql |= {replica: roles.LEADER_SQL for server in topology.values() for replica in server.replicas}
+    answers = {alias: _check_database(alias, sql.get(alias, "SELECT 1")) for alias in connections if alias != "default"}
+    servers = {
+        primary: roles.describe(answers[primary][1], [row for r in server.replicas for row in answers[r][1]])
+        for primary, server in topology.items()
+    }
+    return {alias: state for alias, (state, _) in answers.items()}, servers
+
+
 def health_report() -> tuple[dict, int]:
-    databases = {alias: _check_database(alias) for alias in connections if alias != "default"}
+    databases, servers = _ask_every_alias()
     cache_state = _check_cache()
     primaries_ok = all(databases[alias] == "ok" for alias in shards.primaries())
     everything_ok = primaries_ok and cache_state == "ok" and all(v == "ok" for v in databases.values())
     status = "healthy" if everything_ok else ("degraded" if primaries_ok else "unhealthy")
     body = {"status": status, "service": settings.SERVICE_NAME, "database": databases, "cache": cache_state}
+    body["servers"] = servers
     return body, 200 if primaries_ok else 503
 
 

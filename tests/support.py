@@ -160,6 +160,60 @@ def psql(container: str, database: str, sql: str) -> list[list[str]]:
     return [line.split("|") for line in out.splitlines() if line]
 
 
+def patroni(server: str) -> dict[str, dict]:
+    """Patroni's view of shard server `server` (e.g. order-db-0), asked of whichever of its two members
+    answers: member name -> its row of `patronictl list` (Role: Leader, Sync Standby or Replica; State;
+    Lag in MB). Which member leads is Patroni's to say: after a failover `-replica` may be the leader."""
+    for member in (server, f"{server}-replica"):
+        try:
+            out = compose(
+                "exec", "-T", member, "patronictl", "-c", "/etc/patroni.yml", "list", "-f", "json", timeout=10
+            )
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):  # stopped, or cut off from etcd
+            continue
+        return {row["Member"]: row for row in json.loads(out)}
+    raise AssertionError(f"no member of {server} answers")
+
+
+def leader_of(server: str) -> str | None:
+    """The member of `server` that leads (takes writes), or None while none does."""
+    return next((name for name, row in patroni(server).items() if row["Role"] == "Leader"), None)
+
+
+def standby_of(server: str) -> str | None:
+    """The member of `server` that runs as its standby, or None while none does."""
+    rows = patroni(server).items()
+    return next((name for name, row in rows if row["Role"] != "Leader" and row["State"] == "running"), None)
+
+
+def lead_with_first_member(*servers: str) -> None:
+    """Give the lead of each server back to its first member (`<server>`, the one `make up` starts as
+    leader) by a Patroni switchover where a failover moved it, and wait until the other member streams
+    again: a test that moved a leader leaves the stack as it found it."""
+
+    def waited(server: str, condition, what: str) -> None:
+        try:
+            wait_for(condition, timeout=120, interval=2)
+        except AssertionError:
+            raise AssertionError(f"{server}: {what} not within 120 s; Patroni says {patroni(server)}") from None
+
+    def switched(server: str) -> bool:
+        # Patroni promotes only the synchronous standby, caught up; patronictl says whether it did (its
+        # exit status does not)
+        if patroni(server)[server]["Role"] != "Sync Standby":
+            return False
+        out = compose(
+            "exec", "-T", f"{server}-replica", "patronictl", "-c", "/etc/patroni.yml", "switchover", server,
+            "--candidate", server, "--force", timeout=90,
+        )  # fmt: skip
+        return "Successfully switched over" in out
+
+    for server in servers:
+        if leader_of(server) != server:
+            waited(server, lambda s=server: switched(s), "a switchover to the first member")
+        waited(server, lambda s=server: leader_of(s) == s and standby_of(s) == f"{s}-replica", "back as it was")
+
+
 def server_of(object_id: str | int, logical_shards: int = LOGICAL_SHARDS, servers: int = 2) -> int:
     """Which shard server (0 or 1) holds an object, from the shard inside its ID and the default map."""
     shard = (int(object_id) >> SHARD_BITS_OFFSET) & 1023

@@ -8,13 +8,15 @@ from __future__ import annotations
 import functools
 import json
 
-from support import Client, compose, event_envelope, psql, send_event, wait_for
+from support import Client, compose, event_envelope, leader_of, psql, send_event, standby_of, wait_for
 
 ALERTS = {
     "ServiceP99OverBudget",
     "ServiceErrorRateHigh",
     "StandbyLagging",
     "StandbyDisconnected",
+    "ShardServerWithoutLeader",
+    "ShardServerWithoutStandby",
     "WalArchivingFailing",
     "CeleryQueueGrowing",
     "OutboxBacklogGrowing",
@@ -39,9 +41,10 @@ def _alertmanager_alerts() -> list[dict]:
 
 
 def _firing(alertname: str) -> set[str]:
-    """The servers of the active alerts `alertname` that Alertmanager holds."""
+    """The servers (an exporter's `server`, or Patroni's `scope`) of the active alerts `alertname` that
+    Alertmanager holds."""
     return {
-        alert["labels"].get("server", "")
+        alert["labels"].get("server") or alert["labels"].get("scope", "")
         for alert in _alertmanager_alerts()
         if alert["labels"]["alertname"] == alertname and alert["status"]["state"] == "active"
     }
@@ -57,6 +60,7 @@ def test_every_process_and_exporter_is_scraped():
         return found
 
     expected = {"django": 4, "celery-queues": 1, "postgres": 1, "alertmanager": 1, "autoscaler": 1, "prometheus": 1}
+    expected |= {"patroni": 12}  # every member of every shard server
     wait_for(lambda: all(up().get(job, 0) >= n for job, n in expected.items()), timeout=60, interval=3)
 
 
@@ -91,16 +95,18 @@ def test_the_alert_rules_are_loaded_and_prometheus_reaches_alertmanager():
     assert _prometheus("/api/v1/alertmanagers")["activeAlertmanagers"]
 
 
-def test_a_stopped_standby_raises_standby_disconnected_in_alertmanager_and_it_resolves():
-    firing = functools.partial(_firing, "StandbyDisconnected")
-    assert "order-db-1:5432" not in firing()
-    compose("stop", "order-db-1-replica")
+def test_a_stopped_standby_raises_standby_disconnected_and_no_standby_in_alertmanager_and_they_resolve():
+    disconnected = functools.partial(_firing, "StandbyDisconnected")  # the leader's slot (postgres-exporter)
+    alone = functools.partial(_firing, "ShardServerWithoutStandby")  # Patroni's view
+    leader, standby = leader_of("order-db-1"), standby_of("order-db-1")  # who is which: Patroni's to say
+    assert f"{leader}:5432" not in disconnected() and "order-db-1" not in alone()
+    compose("stop", standby)
     try:
-        # then: within the rule's minute (and an evaluation or two), Alertmanager holds the alert
-        wait_for(lambda: "order-db-1:5432" in firing(), timeout=150, interval=5)
+        # then: within the rules' minute (and an evaluation or two), Alertmanager holds both alerts
+        wait_for(lambda: f"{leader}:5432" in disconnected() and "order-db-1" in alone(), timeout=150, interval=5)
     finally:
-        compose("up", "-d", "--wait", "order-db-1-replica", timeout=180)
-    wait_for(lambda: "order-db-1:5432" not in firing(), timeout=120, interval=5)
+        compose("up", "-d", "--wait", standby, timeout=180)
+    wait_for(lambda: f"{leader}:5432" not in disconnected() and "order-db-1" not in alone(), timeout=120, interval=5)
 
 
 def test_a_dead_letter_raises_dead_letters_present():

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from support import ROOT, compose, psql, server_of, wait_for
+from support import ROOT, compose, leader_of, psql, server_of, wait_for
 
 PRIMARIES = [f"{svc}-db-{n}" for svc in ("user", "product", "order") for n in (0, 1)]
 
@@ -36,8 +36,8 @@ def test_every_shard_server_has_a_full_backup_from_its_first_start_and_archives_
     # the schedule takes the first one as soon as the server leads (seconds after the stack is up)
     backups = wait_for(lambda: _backups(server), timeout=120, interval=5)
     assert backups[0]["type"] == "full"
-    # pgBackRest's own check: a WAL switch on the server, and the segment arrives in the repository
-    _pgbackrest(server, "check")
+    # pgBackRest's own check, where the server leads: a WAL switch, and the segment arrives in the repository
+    _pgbackrest(leader_of(server), "check")
 
 
 def test_make_backup_takes_a_full_backup_where_the_server_leads_and_a_standby_declines():
@@ -45,7 +45,7 @@ def test_make_backup_takes_a_full_backup_where_the_server_leads_and_a_standby_de
     done = _make("backup", "SERVER=product-db-1")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "backup product-db-1: full backup done" in done.stdout
-    assert "this member is a standby" in done.stdout  # product-db-1-replica: its leader takes them
+    assert "this member is a standby" in done.stdout  # the other member: its leader takes them
     # the new one is the newest (two full backups are kept: the oldest may have expired with it)
     newest = _backups("product-db-1")[-1]
     assert newest["label"] not in before and newest["type"] == "full"
@@ -58,7 +58,7 @@ def test_make_restore_refuses_what_is_not_a_shard_server():
 
 def test_a_point_in_time_restore_has_the_orders_written_before_the_time_and_not_those_after(user, products):
     server = f"order-db-{server_of(user.id)}"  # a user's orders live on the user's shard server
-    scratch = f"scaling-django-restore-{server}"
+    scratch, leader = f"scaling-django-restore-{server}", leader_of(server)
 
     def place() -> str:
         items = [{"product_id": products[0]["id"], "quantity": 1}]
@@ -74,14 +74,14 @@ def test_a_point_in_time_restore_has_the_orders_written_before_the_time_and_not_
         return subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout.split()
 
     before = place()
-    assert on(server, before)  # committed (the 202 is sent after the commit)
+    assert on(leader, before)  # committed (the 202 is sent after the commit)
     # the time to restore to, on the server's own clock, after the first order's commit
-    [[point]] = psql(server, "orders", "SELECT now()")
+    [[point]] = psql(leader, "orders", "SELECT now()")
     time.sleep(1)
     after = place()
-    assert on(server, after)
+    assert on(leader, after)
     # the segment holding the second commit is archived (pgBackRest's check switches WAL and waits)
-    _pgbackrest(server, "check")
+    _pgbackrest(leader, "check")
 
     done = _make("restore", f"SERVER={server}", f"TIME={point}")
     try:
@@ -93,4 +93,4 @@ def test_a_point_in_time_restore_has_the_orders_written_before_the_time_and_not_
     finally:
         subprocess.run(["docker", "rm", "-f", scratch], capture_output=True, timeout=60)
     # the live server was not touched: both orders are there
-    assert on(server, before) and on(server, after)
+    assert on(leader, before) and on(leader, after)

@@ -4,7 +4,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from support import compose, event_envelope, login, psql, register, send_event, server_of, wait_for
+from support import compose, event_envelope, leader_of, login, psql, register, send_event, server_of, wait_for
 
 TERMINAL = {"confirmed", "rejected", "cancelled"}
 
@@ -153,19 +153,21 @@ def test_malformed_event_is_dead_lettered_without_crashing_the_worker(user):
 
 
 def test_poison_event_goes_to_dead_letters_and_replay_applies_it_once():
-    # given: a user on shard server 1, whose primary is down while its event arrives
+    # given: a user on shard server 1, which has no member up (no leader to fail over to) while its event
+    # arrives
     user = login(register())
     while server_of(user.id) != 1:
         user = login(register())
     envelope = event_envelope("order.confirmed", {"order_id": "1", "user_id": user.id, "total": "3.00"})
-    compose("stop", "user-db-1")
+    compose("stop", "user-db-1", "user-db-1-replica")
     try:
         send_event("user-worker", envelope, times=1)
         # when: every retry fails
         wait_for(lambda: any(row[2] == envelope["id"] for row in _dead_letters("user")), timeout=90, interval=1)
     finally:
-        compose("start", "user-db-1")
-    compose("up", "-d", "--wait", "user-db-1", "user-pgbouncer", timeout=180)
+        compose("start", "user-db-1", "user-db-1-replica")
+    compose("up", "-d", "--wait", "user-db-1", "user-db-1-replica", "user-pgbouncer", timeout=180)
+    wait_for(lambda: leader_of("user-db-1"), timeout=60, interval=2)
     # then: after the cause is fixed, a replay applies it, and a second replay changes nothing
     letter = next(row for row in _dead_letters("user") if row[2] == envelope["id"])
     compose("exec", "-T", "user", "python", "manage.py", "dead_letters", "--replay", letter[0])
@@ -186,8 +188,9 @@ def test_poison_event_goes_to_dead_letters_and_replay_applies_it_once():
 
 
 def _user_stats(user_id) -> list[list[str]]:
-    """The user's order statistics where they are stored: on the primary of its shard server 1."""
-    return psql("user-db-1", "users", f"SELECT orders_count, orders_total FROM users_user WHERE id = {int(user_id)}")
+    """The user's order statistics where they are stored: on the leader of its shard server 1."""
+    sql = f"SELECT orders_count, orders_total FROM users_user WHERE id = {int(user_id)}"
+    return psql(leader_of("user-db-1"), "users", sql)
 
 
 def test_deleting_a_user_archives_their_orders(admin):

@@ -16,6 +16,13 @@ def test_health_reports_every_service_and_its_databases_and_cache_healthy():
         assert report["cache"] == "ok"
         assert set(report["database"]) == {"db0", "db0_replica", "db1", "db1_replica"}
         assert set(report["database"].values()) == {"ok"}
+        # and who leads each shard server, and its synchronous standby streaming (names: Patroni's members)
+        assert set(report["servers"]) == {"db0", "db1"}, report
+        for alias, roles in report["servers"].items():
+            server = f"{name}-db-{alias[2:]}"
+            [standby] = roles["standbys"]
+            assert {roles["leader"], standby["member"]} == {server, f"{server}-replica"}, roles
+            assert (standby["state"], standby["sync_state"]) == ("streaming", "sync"), roles
 
 
 def test_every_service_is_reachable_through_the_gateway():

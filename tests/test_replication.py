@@ -1,11 +1,24 @@
-"""Every shard server is a real primary with a real streaming hot standby."""
+"""Every shard server is a real leader with a real streaming hot standby (which member is which: Patroni's
+view, tests/support.py), and losing the leader costs its writes a JSON 503 until the standby is promoted."""
 
+import subprocess
 import time
 import uuid
 
 import pytest
 
-from support import Client, assert_error, compose, psql, server_of, wait_for
+from support import (
+    Client,
+    assert_error,
+    compose,
+    lead_with_first_member,
+    leader_of,
+    patroni,
+    psql,
+    server_of,
+    standby_of,
+    wait_for,
+)
 
 SERVERS = [
     (svc, db, n) for svc, db in (("user", "users"), ("product", "products"), ("order", "orders")) for n in (0, 1)
@@ -14,7 +27,8 @@ SERVERS = [
 
 @pytest.mark.parametrize(("service", "database", "number"), SERVERS)
 def test_primary_streams_to_its_replica(service, database, number):
-    primary, replica = f"{service}-db-{number}", f"{service}-db-{number}-replica"
+    server = f"{service}-db-{number}"
+    primary, replica = leader_of(server), standby_of(server)
     # given: the replica is a standby that the primary streams to
     assert psql(replica, database, "SELECT pg_is_in_recovery()") == [["t"]]
     assert psql(primary, database, "SELECT pg_is_in_recovery()") == [["f"]]
@@ -31,7 +45,7 @@ def test_primary_streams_to_its_replica(service, database, number):
 
 def test_replica_refuses_writes():
     with pytest.raises(Exception) as failure:
-        psql("user-db-0-replica", "users", "CREATE TABLE must_fail (x int)")
+        psql(standby_of("user-db-0"), "users", "CREATE TABLE must_fail (x int)")
     assert "read-only" in str(failure.value.stderr)
 
 
@@ -42,13 +56,15 @@ def _receiving(replica: str, database: str) -> bool:
 def test_a_standby_that_stops_streaming_is_reported_and_serves_no_read(admin):
     """A standby cut off from its primary looks caught up (nothing received, nothing to replay) while it
     falls ever further behind: the services must notice the missing WAL receiver, not trust a zero lag."""
-    replica, database = "product-db-1-replica", "products"
-    conninfo = psql(replica, database, "SHOW primary_conninfo")[0][0]
+    leader, replica, database = leader_of("product-db-1"), standby_of("product-db-1"), "products"
     try:
-        # given: the standby of product-db-1 stops streaming (no primary to stream from)
-        psql(replica, database, "ALTER SYSTEM SET primary_conninfo = ''")
-        psql(replica, database, "SELECT pg_reload_conf()")
+        # given: the standby of product-db-1 stops streaming: its leader lets no replication login in and
+        # ends the stream (the standby stays up and reachable)
+        psql(leader, database, "ALTER ROLE replicator NOLOGIN")
+        psql(leader, database, "SELECT pg_terminate_backend(pid) FROM pg_stat_replication")
         wait_for(lambda: not _receiving(replica, database), timeout=20)
+        # (Patroni stops waiting for it within a loop: commits no longer wait for a synchronous standby)
+        wait_for(lambda: patroni("product-db-1")[replica]["Role"] != "Sync Standby", timeout=30, interval=1)
         time.sleep(3)  # every process probes its replicas every REPLICA_CHECK_SECONDS (2)
         # then: the shard report says so
         report = admin.client.get("/api/products/admin/shards/", headers=admin.auth).json()
@@ -66,9 +82,7 @@ def test_a_standby_that_stops_streaming_is_reported_and_serves_no_read(admin):
         assert anonymous.get(f"/api/products/{made[-1]['id']}/").status_code == 200
         assert psql(replica, database, f"SELECT count(*) FROM products_product WHERE id = {made[-1]['id']}") == [["0"]]
     finally:
-        quoted = conninfo.replace("'", "''")
-        psql(replica, database, f"ALTER SYSTEM SET primary_conninfo = '{quoted}'")
-        psql(replica, database, "SELECT pg_reload_conf()")
+        psql(leader, database, "ALTER ROLE replicator LOGIN")
         wait_for(lambda: _receiving(replica, database), timeout=30)
 
 
@@ -81,15 +95,19 @@ def _product_on_server(admin, server: int) -> dict:
             return response.json()
 
 
-def test_with_a_primary_down_its_writes_answer_503_with_retry_after_and_its_reads_go_on_from_the_standby(admin):
+def test_with_its_leader_killed_a_servers_writes_answer_503_with_retry_after_until_the_standby_leads(admin):
+    server = "product-db-0"
+    lead_with_first_member(server)
     # given: a product on product-db-0, streamed to its standby
     product = _product_on_server(admin, 0)
     query = f"SELECT price FROM products_product WHERE id = {int(product['id'])}"
-    wait_for(lambda: psql("product-db-0-replica", "products", query) == [["4.00"]], timeout=10)
-    # when: the primary stops
-    compose("stop", "product-db-0")
+    wait_for(lambda: psql(f"{server}-replica", "products", query) == [["4.00"]], timeout=10)
+    # when: the leader dies (SIGKILL: it cannot hand its lead over; Patroni promotes the standby once the
+    # leader's key expires, up to its ttl of 20 s later)
+    killed = compose("ps", "-q", server).strip()
+    subprocess.run(["docker", "kill", "-s", "KILL", killed], check=True, capture_output=True)
     try:
-        # then: a write to it is a JSON 503 that says when to retry, never a 500
+        # then: a write to it meanwhile is a JSON 503 that says when to retry, never a 500
         patched = admin.client.patch(f"/api/products/{product['id']}/", json={"price": "9.00"}, headers=admin.auth)
         assert_error(patched, 503, "database_unavailable")
         assert int(patched.headers["Retry-After"]) > 0
@@ -97,14 +115,18 @@ def test_with_a_primary_down_its_writes_answer_503_with_retry_after_and_its_read
         found = Client().get(f"/api/products/?search={product['sku']}&page_size=5")
         assert found.status_code == 200, found.text
         assert [row["id"] for row in found.json()["results"]] == [product["id"]]
+        # and: nothing of the refused write was kept
+        assert psql(f"{server}-replica", "products", query) == [["4.00"]]
+
+        # and: writes work again within 30 s, on the promoted standby
+        def patched_again():
+            response = admin.client.patch(f"/api/products/{product['id']}/", json={"price": "9.00"}, headers=admin.auth)
+            return response.status_code == 200
+
+        wait_for(patched_again, timeout=30, interval=1)
+        assert leader_of(server) == f"{server}-replica"
     finally:
-        compose("start", "product-db-0")
-        compose("up", "-d", "--wait", "product-db-0", "product-pgbouncer", timeout=180)
-    # and: nothing of the refused write was kept, and writes work again once the primary is back
-    assert psql("product-db-0", "products", query) == [["4.00"]]
-
-    def patched_again():
-        response = admin.client.patch(f"/api/products/{product['id']}/", json={"price": "9.00"}, headers=admin.auth)
-        return response.status_code == 200
-
-    wait_for(patched_again, timeout=30, interval=1)
+        compose("start", server, timeout=120)
+    # and: the killed member comes back as the standby by itself, and the lead is handed back
+    wait_for(lambda: standby_of(server) == server, timeout=120, interval=2)
+    lead_with_first_member(server)

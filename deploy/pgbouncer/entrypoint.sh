@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes pgbouncer.ini from the environment and runs PgBouncer.
-# PGBOUNCER_SERVERS="db0=user-db-0 db0_replica=user-db-0-replica ..." becomes one pool per shard server,
-# each reaching database $DB_NAME on that server. Django connects to the pool names (db0, db0_replica, ...).
+# PGBOUNCER_SERVERS="db0=user-db-haproxy:5000 db0_replica=user-db-haproxy:5001 ..." becomes one pool per
+# shard server role, each reaching database $DB_NAME at that address (port 5432 when none is given): under
+# Patroni, the service's HAProxy port of the server's leader, and of its standby. Django connects to the pool names (db0, db0_replica, ...).
 # Each server also gets a small maintenance pool, `<name>_maint`, whose server connections have no
 # statement timeout (the application role's is DB_STATEMENT_TIMEOUT): `migrate_shards`, `move_shard` and
 # `shard_report` use those (shared/db/databases.py). QUERY_TIMEOUT (seconds) cuts off any query still
@@ -27,8 +28,10 @@ conf=/etc/pgbouncer/pgbouncer.ini
 {
   echo "[databases]"
   for entry in $PGBOUNCER_SERVERS; do
-    echo "${entry%%=*} = host=${entry#*=} port=5432 dbname=$DB_NAME"
-    echo "${entry%%=*}_maint = host=${entry#*=} port=5432 dbname=$DB_NAME pool_size=$MAINTENANCE_POOL_SIZE" \
+    address=${entry#*=} port=5432
+    [[ $address == *:* ]] && port=${address##*:} address=${address%:*}
+    echo "${entry%%=*} = host=$address port=$port dbname=$DB_NAME"
+    echo "${entry%%=*}_maint = host=$address port=$port dbname=$DB_NAME pool_size=$MAINTENANCE_POOL_SIZE" \
       "connect_query='SET statement_timeout = 0'"
   done
   cat <<INI

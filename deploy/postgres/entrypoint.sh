@@ -33,6 +33,9 @@ refuse_well_known_passwords() {
 }
 refuse_well_known_passwords
 
+# a member of a shard server under Patroni, which initialises, clones, promotes and rewinds it
+[ -n "${PATRONI_SCOPE:-}" ] && exec /usr/local/bin/patroni.sh
+
 mkdir -p "$PGDATA" /run/postgresql
 chown -R postgres:postgres "$PGDATA" /run/postgresql
 chmod 700 "$PGDATA"
@@ -52,27 +55,10 @@ host all all all scram-sha-256
 HBA
 }
 
-# The roles and the database (made when missing), the current passwords and the application role's
-# statement timeout, with the server up on its Unix socket only. Values go in as psql variables
-# (quoted by psql). The role's setting reaches the replicas by replication.
+# the roles, the database and the current passwords (roles.sh), with the server up on its Unix socket only
 configure_primary() {
   as_pg pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
-  as_pg psql -v ON_ERROR_STOP=1 -q -U postgres -d postgres \
-    -v app_user="$APP_USER" -v app_password="$APP_PASSWORD" \
-    -v replication_user="$REPLICATION_USER" -v replication_password="$REPLICATION_PASSWORD" \
-    -v postgres_password="$POSTGRES_PASSWORD" -v db="$POSTGRES_DB" -v statement_timeout="$APP_STATEMENT_TIMEOUT" \
-    <<'SQL'
-SELECT format('CREATE ROLE %I LOGIN', :'app_user')
-  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \gexec
-SELECT format('CREATE ROLE %I REPLICATION LOGIN', :'replication_user')
-  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'replication_user') \gexec
-SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'app_user')
-  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
-ALTER ROLE postgres PASSWORD :'postgres_password';
-ALTER ROLE :"app_user" PASSWORD :'app_password';
-ALTER ROLE :"app_user" SET statement_timeout = :'statement_timeout';
-ALTER ROLE :"replication_user" PASSWORD :'replication_password';
-SQL
+  as_pg /usr/local/bin/roles.sh
   as_pg pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 }
 

@@ -22,7 +22,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connections, models, transaction
 
-from shared.db import replicas, shards
+from shared.db import replicas, roles, shards
 from shared.db.models import ShardAssignment
 from shared.db.scatter import on_shards
 
@@ -112,8 +112,16 @@ def move_shard(*, shard: int, to_server: str, log: Callable[[str], None] = print
     return counts
 
 
+def _roles(primary: str, replicas: list[str]) -> dict | str:
+    try:
+        return roles.server_roles(primary, replicas)
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return f"unknown ({exc.__class__.__name__})"
+
+
 def shard_report() -> list[dict]:
-    """Per shard server: its logical shards, row counts per sharded model, and its replicas' lag."""
+    """Per shard server: its logical shards, row counts per sharded model, its replicas' lag, and who
+    leads and who stands by (Patroni's members, as PostgreSQL names them: shared/db/roles.py)."""
     current = shards.shard_map()
     report = []
     for primary, server in shards.topology().items():
@@ -134,6 +142,7 @@ def shard_report() -> list[dict]:
                 "moving": sorted(s for s in current.moving if current.server_of(s) == primary),
                 "rows": {m._meta.label: m.objects.using(primary).count() for m, _ in _sharded_models()},
                 "replica_lag": lags,
+                "roles": _roles(primary, list(server.replicas)),
             }
         )
     return report

@@ -32,3 +32,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"    {label}: {count} rows")
             for replica, lag in server["replica_lag"].items():
                 self.stdout.write(f"    replica {replica}: lag {lag}")
+            roles = server["roles"]
+            if isinstance(roles, str):
+                self.stdout.write(f"    members: {roles}")
+                continue
+            self.stdout.write(f"    leader: {roles['leader'] or 'unknown (no standby streams from it)'}")
+            for standby in roles["standbys"]:
+                self.stdout.write(
+                    f"    standby {standby['member']}: {standby['state']}, {standby['sync_state']},"
+                    f" replay lag {standby['replay_lag_seconds']}s"
+                )
