@@ -15,7 +15,18 @@ from collections import defaultdict
 
 import pytest
 import yaml
-from test_parity import COMPOSE_ONLY, OVERLAYS, ROOT, compose_view, load_compose, pod_spec, rendered
+from test_parity import (
+    COMPOSE_ONLY,
+    NOT_IN_K8S,
+    OVERLAYS,
+    ROOT,
+    SHARD_MEMBERS,
+    compose_view,
+    load_compose,
+    patroni_kubernetes_store,
+    pod_spec,
+    rendered,
+)
 
 SERVICES = ("user", "product", "order")
 WEB = ("gateway", *SERVICES)
@@ -79,7 +90,7 @@ def pod_labels(doc: dict) -> dict:
 def test_every_long_running_compose_service_has_a_workload(compose, overlay):
     found = workloads(rendered(overlay))
     for name, service in compose.items():
-        if service["kind"] == "long-running" and name not in COMPOSE_ONLY:
+        if service["kind"] == "long-running" and name not in COMPOSE_ONLY and name not in NOT_IN_K8S:
             assert name in found, f"compose service {name} has no Kubernetes workload"
             assert found[name]["kind"] in ("Deployment", "StatefulSet"), name
         elif name.endswith("-migrate"):
@@ -96,7 +107,7 @@ def test_shard_servers_and_redis_broker_are_statefulsets_on_volume_claims(compos
         for name, s in compose.items()
         if s["image"] == "scaling-django/postgres:latest" and s["kind"] != "test-only" and name != "pg-restore"
     ]
-    assert len(shard_servers) == 12  # 3 services x 2 shard servers x (primary + hot standby)
+    assert sorted(shard_servers) == sorted(SHARD_MEMBERS)  # 3 services x 2 shard servers x 2 members
     for name in [*shard_servers, "redis-broker", "prometheus"]:
         doc = found[name]
         assert doc["kind"] == "StatefulSet" and doc["spec"]["replicas"] == 1, name
@@ -104,17 +115,34 @@ def test_shard_servers_and_redis_broker_are_statefulsets_on_volume_claims(compos
         assert claims, f"{name} has no volumeClaimTemplate"
         mounts = {m["name"] for m in pod_spec(doc)["containers"][0]["volumeMounts"]}
         assert set(claims) <= mounts, name
-        # the governing Service is headless and has the compose name: PgBouncer and replicas use it
+        # the governing Service is headless and selects the pod. It has the compose name, but for a shard
+        # server's members: that name is the server's leader Service, and both members share
+        # <server>-members (pods <member>-0.<server>-members)
         service = services[doc["spec"]["serviceName"]]
-        assert doc["spec"]["serviceName"] == name and service["spec"].get("clusterIP") == "None", name
+        env = {e["name"]: e for e in pod_spec(doc)["containers"][0].get("env", [])}
+        governing = f"{env['PATRONI_SCOPE']['value']}-members" if name in shard_servers else name
+        assert doc["spec"]["serviceName"] == governing and service["spec"].get("clusterIP") == "None", name
         assert matches({"matchLabels": service["spec"]["selector"]}, pod_labels(doc)), name
     for name in shard_servers:
-        env = {e["name"]: e for e in pod_spec(found[name])["containers"][0]["env"]}
+        spec = pod_spec(found[name])
+        container = spec["containers"][0]
+        env = {e["name"]: e for e in container["env"]}
         for secret in ("POSTGRES_PASSWORD", "APP_PASSWORD", "REPLICATION_PASSWORD"):
             assert "secretKeyRef" in env[secret]["valueFrom"], (name, secret)
-        if name.endswith("-replica"):
-            primary = name.removesuffix("-replica")
-            assert env["PG_ROLE"]["value"] == "replica" and env["PRIMARY_HOST"]["value"] == primary
+        # a Patroni member: its server, its pod's name and address (Patroni patches its pod by name, and
+        # puts its address in the leader's Endpoints), never the old fixed roles
+        assert env["PATRONI_SCOPE"]["value"] == name.removesuffix("-replica"), name
+        assert env["PATRONI_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}, name
+        assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}, name
+        names = [e["name"] for e in container["env"]]
+        for variable, port in (("PATRONI_RESTAPI_CONNECT_ADDRESS", 8008), ("PATRONI_POSTGRESQL_CONNECT_ADDRESS", 5432)):
+            assert env[variable]["value"] == f"$(POD_IP):{port}", name
+            assert names.index("POD_IP") < names.index(variable), name  # $(POD_IP) expands only if defined before
+        assert not {"PG_ROLE", "PRIMARY_HOST", "ETCD_HOSTS"} & set(env), name
+        assert {"name": "patroni", "containerPort": 8008} in container["ports"], name
+        assert {"mountPath": "/var/lib/postgresql", "name": "data"} in container["volumeMounts"], name
+        assert container["livenessProbe"]["httpGet"] == {"path": "/liveness", "port": "patroni"}, name
+        assert spec["serviceAccountName"] == "patroni" and spec["automountServiceAccountToken"] is True, name
     redis_cache = pod_spec(found["redis-cache"])["containers"][0]
     assert found["redis-cache"]["kind"] == "StatefulSet" and "--save" in redis_cache["args"]
 
@@ -293,7 +321,16 @@ def test_prometheus_scrapes_what_compose_scrapes_and_alerts_the_same():
         if name == "prometheus":
             assert job["static_configs"] == [{"targets": ["localhost:9090"]}]
             continue
-        assert set(job) <= {"job_name", "metrics_path", "dns_sd_configs", "relabel_configs", "metric_relabel_configs"}
+        assert set(job) <= {
+            "job_name",
+            "metrics_path",
+            "scrape_interval",
+            "dns_sd_configs",
+            "relabel_configs",
+            "metric_relabel_configs",
+        }
+        if name == "patroni":  # the alerts' `for:` on Patroni's series count on compose's 10 s
+            assert job["scrape_interval"] == compose_jobs[name]["scrape_interval"] == "10s"
         targets[name] = set()
         for sd in job["dns_sd_configs"]:
             assert sd["type"] == "A" and sd["refresh_interval"] == "10s", name
@@ -319,7 +356,11 @@ def test_prometheus_scrapes_what_compose_scrapes_and_alerts_the_same():
         "edge-cache": {("nginx-pods", "nginx", 8082)},
         "nginx": {("nginx-exporter", "nginx-exporter", 9113)},
         "alertmanager": {("alertmanager", "alertmanager", 9093)},
+        # compose's static list of every member (order-db-0:8008...): here each server's two members
+        "patroni": {(f"{member.removesuffix('-replica')}-members", member, 8008) for member in SHARD_MEMBERS},
     }
+    compose_patroni = {target for c in compose_jobs["patroni"]["static_configs"] for target in c["targets"]}
+    assert compose_patroni == {f"{member}:8008" for member in SHARD_MEMBERS}
     # which Redis each target is: compose's static labels, from the DNS name here
     redis = {r["regex"]: r["replacement"] for r in jobs["redis"]["relabel_configs"] if r["target_label"] == "redis"}
     assert redis == {"redis-cache-exporter": "redis-cache", "queue-exporter": "redis-broker"}
@@ -369,6 +410,11 @@ def test_pod_disruption_budgets_and_anti_affinity_in_production_only():
             t["podAffinityTerm"].get("matchLabelKeys") for t in terms["preferredDuringSchedulingIgnoredDuringExecution"]
         ]
         assert ["scaling-django/shard"] in keys, name
+    # the two members of a shard server (a StatefulSet each): one budget over both, one member at a time
+    for server in {member.removesuffix("-replica") for member in SHARD_MEMBERS}:
+        members = [workloads(production)[name] for name in (server, f"{server}-replica")]
+        covering = [b for b in budgets.values() if all(matches(b["spec"]["selector"], pod_labels(m)) for m in members)]
+        assert [b["spec"]["maxUnavailable"] for b in covering] == [1], server
     for overlay in ("base", "dev"):
         docs = rendered(overlay)
         assert not objects(docs, "PodDisruptionBudget")
@@ -436,6 +482,20 @@ def test_network_policies_mirror_the_tiers(overlay):
                 if selector == {"matchLabels": {"app.kubernetes.io/name": exporter}}:
                     continue
                 assert selector and selector["matchLabels"]["scaling-django/service"] == svc, (name, selector)
+        # Patroni's REST API: the members of the service's shard servers (a member asks the other's state
+        # before it takes the leader key) and Prometheus, nobody else
+        members = [pod_labels(found[name]) for name in SHARD_MEMBERS if name.startswith(f"{svc}-")]
+        for name in (f"{svc}-db-0", f"{svc}-db-1-replica"):
+            allowed = sources(name, 8008)
+            assert {"matchLabels": {"app.kubernetes.io/name": "prometheus"}} in allowed, name
+            assert all(any(matches(s, labels) for s in allowed) for labels in members), name
+            for selector in allowed:
+                if selector != {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}:
+                    assert selector["matchLabels"] == {
+                        "scaling-django/service": svc,
+                        "app.kubernetes.io/component": "shard-server",
+                    }, (name, selector)
+            assert not any(matches(s, pod_labels(found[f"{svc}-pgbouncer"])) for s in allowed), name
         app = pod_labels(found[svc])
         assert any(matches(s, app) for s in sources(f"{svc}-pgbouncer", 6432))
         assert not any(matches(s, app) for s in sources(f"{svc}-db-0", 5432)), (
@@ -463,6 +523,69 @@ def test_network_policies_mirror_the_tiers(overlay):
     assert sources("nginx", 8082) == [{"matchLabels": {"app.kubernetes.io/name": "nginx-exporter"}}, prometheus]
     django_pods = [d for d in found.values() if d["spec"]["template"]["spec"]["containers"][0]["name"] == "django"]
     assert all(pod_labels(d)["scaling-django/tier"] == "application" for d in django_pods)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_patronis_kubernetes_store_matches_the_manifests(overlay):
+    """What deploy/postgres/patroni.sh's store() tells Patroni (labels, scope and role labels, Endpoints,
+    ports) agrees with the pods, Services and RBAC here."""
+    store = patroni_kubernetes_store()
+    docs = rendered(overlay)
+    found, services = workloads(docs), objects(docs, "Service")
+    scope_label, role_label = store["scope_label"], store["role_label"]
+    servers = sorted({member.removesuffix("-replica") for member in SHARD_MEMBERS})
+    for server in servers:
+        for member in (server, f"{server}-replica"):
+            labels = pod_labels(found[member])
+            # Patroni lists a server's members by its labels and the scope label, which is the server's name
+            assert store["labels"].items() <= labels.items(), member
+            assert labels[scope_label] == server and role_label not in labels, member
+        # exactly the two members carry the server's scope label (Patroni counts every such pod a member)
+        assert [n for n, d in found.items() if pod_labels(d).get(scope_label) == server] == [
+            server,
+            f"{server}-replica",
+        ]
+        # the leader: no selector, so that the Endpoints Patroni writes (the server's name, its ports) are its own
+        leader = services[server]["spec"]
+        assert "selector" not in leader and leader.get("clusterIP") != "None", server
+        assert [{"name": p["name"], "port": p["port"]} for p in leader["ports"]] == store["ports"], server
+        # the standby: the member Patroni labels replica
+        standby = services[f"{server}-standby"]["spec"]
+        assert standby["selector"] == {scope_label: server, role_label: "replica"}, server
+        assert [p["port"] for p in standby["ports"]] == [5432], server
+        # the members' headless Service governs both StatefulSets; Patroni's own objects are not declared
+        # (it makes the Endpoints <server>, <server>-config, -sync, -failover and the Service <server>-config)
+        assert services[f"{server}-members"]["spec"]["selector"] == {scope_label: server}, server
+        for suffix in ("-config", "-sync", "-failover"):
+            assert f"{server}{suffix}" not in services, server
+    assert not [d for d in docs if d["kind"] == "Endpoints"]
+    # no Service carries the scope label: Kubernetes labels a Service's Endpoints like the Service, and
+    # Patroni would count those among its server's objects
+    assert not [n for n, svc in services.items() if scope_label in (svc["metadata"].get("labels") or {})]
+    # no Service but a leader's goes without selector (Kubernetes would never give it endpoints)
+    assert sorted(n for n, svc in services.items() if not svc["spec"].get("selector")) == servers
+    # RBAC: what Patroni does with use_endpoints, in this namespace only, bound to the members' account
+    (account,) = {pod_spec(found[member])["serviceAccountName"] for member in SHARD_MEMBERS}
+    assert account in objects(docs, "ServiceAccount")
+    rules = {
+        resource: set(rule["verbs"])
+        for rule in objects(docs, "Role")[account]["rules"]
+        for resource in rule["resources"]
+        if rule["apiGroups"] == [""]
+    }
+    assert {"get", "list", "watch", "create", "patch"} <= rules["endpoints"]
+    assert {"get", "list", "watch", "patch"} <= rules["pods"] and not {"create", "delete"} & rules["pods"]
+    assert rules["services"] == {"create"} and set(rules) == {"endpoints", "pods", "services"}
+    binding = objects(docs, "RoleBinding")[account]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account}
+    (namespace,) = {doc["metadata"]["namespace"] for doc in found.values()}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]
+    assert not objects(docs, "ClusterRoleBinding").get(account)
+    # only the members get a token for the API
+    for name, doc in found.items():
+        if name not in SHARD_MEMBERS and name != "prometheus-adapter":
+            assert pod_spec(doc).get("automountServiceAccountToken") is False, name
+            assert pod_spec(doc).get("serviceAccountName", "default") != account, name
 
 
 def test_jobs_migrate_and_seed_like_compose_and_make_seed():
@@ -504,7 +627,9 @@ def test_images_are_the_compose_ones_and_retaggable(compose):
                 assert name in retaggable, name
                 assert container["imagePullPolicy"] == "IfNotPresent"  # images loaded into kind/k3s by hand
     assert {
-        s["image"].rsplit(":", 1)[0] for n, s in compose.items() if s["image"] and n not in COMPOSE_ONLY
+        s["image"].rsplit(":", 1)[0]
+        for n, s in compose.items()
+        if s["image"] and n not in COMPOSE_ONLY and n not in NOT_IN_K8S
     } <= retaggable
 
 
@@ -560,14 +685,22 @@ def test_the_readmes_apply_order_covers_everything_in_order(overlay):
             assert number == (1 if name.endswith("-pgbouncer") else 3), name
         if kind == "StatefulSet":
             assert number == (3 if name in ("prometheus", "alertmanager") else 1), name
-    # a Service is applied with the pods it selects, a workload after the ConfigMaps it reads
+    # a Service is applied with the pods it selects (without the role label Patroni sets at run time; a
+    # shard server's leader Service, without selector, with its members), a workload after the ConfigMaps
+    # it reads; Patroni's ServiceAccount and Role with the configuration, before any member
     pods = {doc["metadata"]["name"]: doc for doc in docs if pod_spec(doc) is not None}
+    role_label = patroni_kubernetes_store()["role_label"]
     for doc in docs:
         if doc["kind"] == "Service":
-            selected = [n for n, p in pods.items() if matches({"matchLabels": doc["spec"]["selector"]}, pod_labels(p))]
-            assert selected and all(
-                order[("Service", doc["metadata"]["name"])] <= order[(pods[n]["kind"], n)] for n in selected
-            )
+            name = doc["metadata"]["name"]
+            selector = {k: v for k, v in (doc["spec"].get("selector") or {}).items() if k != role_label}
+            if selector:
+                selected = [n for n, p in pods.items() if matches({"matchLabels": selector}, pod_labels(p))]
+            else:
+                selected = [n for n in SHARD_MEMBERS if n.removesuffix("-replica") == name]
+            assert selected and all(order[("Service", name)] <= order[(pods[n]["kind"], n)] for n in selected), name
+    for kind in ("ServiceAccount", "Role", "RoleBinding"):
+        assert order[(kind, "patroni")] == 0, kind
     for (kind, name), number in order.items():
         if kind == "ConfigMap":
             users = [n for n, p in pods.items() if name in yaml.safe_dump(pod_spec(p))]

@@ -7,14 +7,19 @@ placeholder secrets). They must agree on, per compose service:
 
 - its Kubernetes counterpart of the same name: a Deployment or StatefulSet for a long-running service,
   a Job for a one-shot (`<svc>-migrate`), the Secret `jwt-keys` for the one-shot `jwt-keys`; the
-  test-only `test-db` has none. Kubernetes-only workloads are listed in K8S_ONLY_WORKLOADS;
+  test-only `test-db` has none, nor have etcd and the db-haproxy services (NOT_IN_K8S: Patroni's store
+  and the leader's routing are the cluster's own API and Services there). Kubernetes-only workloads are
+  listed in K8S_ONLY_WORKLOADS;
 - its image, its command line (compose `command` = the container's `args`), its environment variable
   names and every non-secret value, its container ports (compose `ports` and the image's EXPOSE when it
   runs the image's own program), its health check (HTTP path and port, or the command; interval and
   timeout = the readiness probe's period and timeout) and where its named volumes are mounted
   (a read-write one on a volume claim);
-- the shard topology: shard servers per database, each replica's primary, PgBouncer's DB_NAME and
-  PGBOUNCER_SERVERS.
+- the shard topology: per database, each member's shard server (PATRONI_SCOPE: both members of a
+  server share it), and per PgBouncer (DB_NAME) where each pool of PGBOUNCER_SERVERS leads: to which
+  server, to its leader or its standby, among which members (compose and Swarm: the port of the
+  service's HAProxy and its DB_SERVERS; Kubernetes: the server's Service without selector, whose
+  Endpoints Patroni keeps on the leader, or its Service selecting the member Patroni labels replica).
 
 The negative tests at the end change one side only and check that `differences` reports it.
 """
@@ -51,6 +56,23 @@ COMPOSE_ONLY = {
 }
 # compose services Kubernetes runs but the Swarm stack leaves out (why: deploy/swarm/render.py DROPPED)
 NOT_IN_SWARM = {"postgres-exporter", "alertmanager", "pgbouncer-exporter", "redis-cache-exporter", "nginx-exporter"}
+SERVICES = ("user", "product", "order")
+# every member of every shard server (compose `shard-server`; a StatefulSet each in Kubernetes)
+SHARD_MEMBERS = tuple(f"{svc}-db-{n}{suffix}" for svc in SERVICES for n in (0, 1) for suffix in ("", "-replica"))
+# compose services the Swarm stack runs too but Kubernetes does not, and why
+NOT_IN_K8S = {
+    **dict.fromkeys(
+        ("etcd-0", "etcd-1", "etcd-2"),
+        "Patroni's store under compose and Swarm; in Kubernetes Patroni keeps each shard server's leader key "
+        "and state in the cluster's own API (Endpoints, pod labels), so no etcd runs there",
+    ),
+    **{
+        f"{svc}-db-haproxy": "routes PgBouncer to each shard server's leader and standby under compose and Swarm; "
+        "in Kubernetes the server's Service without selector (its Endpoints kept on the leader by Patroni) and "
+        "its -standby Service (the member Patroni labels replica) do"
+        for svc in SERVICES
+    },
+}
 # Kubernetes workloads with no compose service, and why
 K8S_ONLY_WORKLOADS = {
     "seed-admin": "`make seed` runs it with `docker compose exec user`",
@@ -58,10 +80,30 @@ K8S_ONLY_WORKLOADS = {
     "prometheus-adapter": "serves the HPAs' custom and external metrics; compose has no HPA",
 }
 # deliberate differences, each with its reason
-K8S_ONLY_ENV: dict[str, set[str]] = {}
-# variables whose value differs on purpose: in Kubernetes the Ingress controller's pods are the proxy in
-# front of nginx; compose has no proxy in front and trusts none
-K8S_OWN_VALUE = {"nginx": {"NGINX_TRUSTED_PROXIES"}}
+# a shard server member in Kubernetes: POD_IP, the address Patroni puts in the leader's Endpoints
+# (deploy/postgres/patroni.sh, store()), and the connect addresses built from it (a pod's name does not
+# resolve; compose's members are reached by their names)
+K8S_ONLY_ENV: dict[str, set[str]] = dict.fromkeys(
+    SHARD_MEMBERS, {"POD_IP", "PATRONI_RESTAPI_CONNECT_ADDRESS", "PATRONI_POSTGRESQL_CONNECT_ADDRESS"}
+)
+# compose variables the Kubernetes pods do without: ETCD_HOSTS names Patroni's etcd, which Kubernetes
+# has not (without it patroni.sh uses the Kubernetes API as the store)
+NOT_IN_K8S_ENV: dict[str, set[str]] = dict.fromkeys(SHARD_MEMBERS, {"ETCD_HOSTS"})
+# variables whose value differs on purpose:
+# - nginx: in Kubernetes the Ingress controller's pods are the proxy in front of nginx; compose has no
+#   proxy in front and trusts none;
+# - a shard server member's PATRONI_NAME is its pod's name there (metadata.name: Patroni patches the pod of
+#   that name), compose's service name here;
+# - PGBOUNCER_SERVERS: the service's HAProxy ports in compose, the servers' Services in Kubernetes (where
+#   each pool leads is compared as the shard topology);
+# - postgres-exporter's PG_SERVERS: the members by their pods' DNS names in Kubernetes, where the names
+#   user-db-0... are the servers' leader Services (the members read are compared in `differences`)
+K8S_OWN_VALUE = {
+    "nginx": {"NGINX_TRUSTED_PROXIES"},
+    **dict.fromkeys(SHARD_MEMBERS, {"PATRONI_NAME"}),
+    **{f"{svc}-pgbouncer": {"PGBOUNCER_SERVERS"} for svc in SERVICES},
+    "postgres-exporter": {"PG_SERVERS"},
+}
 # ports compose's containers are reached on without declaring them: nginx's purge (8081) and status
 # (8082: stub_status, /edge-metrics) ports, each worker's metrics (9808, shared/celery.py)
 K8S_ONLY_PORTS = {"nginx": {8081, 8082}, **{f"{svc}-worker": {9808} for svc in ("user", "product", "order")}}
@@ -205,7 +247,9 @@ def _dockerfile_stages(path: str) -> dict[str, dict]:
             stages[alias or f"#{len(stages)}"] = current
             stages[""] = current
         elif instruction == "EXPOSE":
-            current["expose"] |= {int(port.split("/")[0]) for port in rest.split()}
+            for port in rest.split():
+                first, _, last = port.split("/")[0].partition("-")  # a range: 5000-5003
+                current["expose"] |= set(range(int(first), int(last or first) + 1))
         elif instruction == "CMD":
             current["cmd"] = yaml.safe_load(rest) if rest.startswith("[") else ["sh", "-c", rest]
     return stages
@@ -377,17 +421,86 @@ def k8s_view(docs: list[dict]) -> tuple[dict[str, dict], set[str]]:
     return view, set(secrets)
 
 
-def topology(view: dict[str, dict]) -> dict[str, dict]:
-    """Per database: its shard servers (role and primary), and PgBouncer's DB_NAME/PGBOUNCER_SERVERS."""
+PATRONI_SH = ROOT / "deploy" / "postgres" / "patroni.sh"
+
+
+@functools.cache
+def patroni_kubernetes_store() -> dict:
+    """The `kubernetes:` section deploy/postgres/patroni.sh writes in a pod (its store() function), the
+    values it computes at run time (namespace, pod_ip) as placeholders."""
+    body = re.search(r"^store\(\) \{\n(.*?)^\}\n", PATRONI_SH.read_text(), re.S | re.M).group(1)
+    heredoc = re.search(r"cat <<YAML\n(.*?)^YAML\n", body, re.S | re.M).group(1)
+    return yaml.safe_load(re.sub(r": \$\(.*$", ": placeholder", heredoc, flags=re.M))["kubernetes"]
+
+
+# A route: where a PgBouncer pool's address leads, as (shard server, "leader" | "standby" | "member",
+# the members it may reach), or None when it leads nowhere known.
+Route = tuple[str, str, tuple[str, ...]] | None
+
+
+def haproxy_routes(view: dict[str, dict]):
+    """Routes under compose and Swarm: the ports of each service's HAProxy (deploy/db-haproxy/entrypoint.sh:
+    the i-th server of DB_SERVERS has its leader on 5000+2i and its standby on 5001+2i), or a member itself."""
+    ports = {}
+    for name, item in view.items():
+        for i, entry in enumerate((item["env"].get("DB_SERVERS") or "").split()):
+            server, members = entry.split("=", 1)
+            members = tuple(sorted(members.split(",")))
+            ports[(name, 5000 + 2 * i)] = (server, "leader", members)
+            ports[(name, 5001 + 2 * i)] = (server, "standby", members)
+
+    def route(host: str, port: int) -> Route:
+        if (host, port) in ports:
+            return ports[(host, port)]
+        scope = (view.get(host) or {}).get("env", {}).get("PATRONI_SCOPE")
+        return (scope, "member", (host,)) if scope and port == 5432 else None
+
+    return route
+
+
+def k8s_routes(docs: list[dict], view: dict[str, dict]):
+    """Routes in Kubernetes: a Service without selector is the leader of the shard server of its name (Patroni
+    keeps the Endpoints of that name on the member holding the leader key, `use_endpoints`); a Service
+    selecting the role label Patroni sets (store()'s role_label) at `replica` is the server's standby."""
+    store = patroni_kubernetes_store()
+    services = {doc["metadata"]["name"]: doc["spec"] for doc in docs if doc["kind"] == "Service"}
+    pods = {
+        doc["metadata"]["name"]: doc["spec"]["template"]["metadata"].get("labels", {}) for doc in docs if pod_spec(doc)
+    }
+    roles = {"replica": "standby", "master": "leader", "primary": "leader", None: "member"}
+
+    def route(host: str, port: int) -> Route:
+        spec = services.get(host)
+        if spec is None or port not in {p["port"] for p in spec.get("ports", [])}:
+            return None
+        selector = dict(spec.get("selector") or {})
+        if not selector:
+            members = tuple(sorted(n for n, item in view.items() if item["env"].get("PATRONI_SCOPE") == host))
+            return (host, "leader", members) if members else None
+        role = selector.pop(store["role_label"], None)  # set on the pod by Patroni, at run time
+        members = tuple(sorted(n for n, labels in pods.items() if selector.items() <= labels.items()))
+        return (selector.get(store["scope_label"]), roles.get(role, role), members)
+
+    return route
+
+
+def topology(view: dict[str, dict], route) -> dict[str, dict]:
+    """Per database: the shard server of each member (PATRONI_SCOPE), and where each pool of each PgBouncer
+    (DB_NAME, PGBOUNCER_SERVERS) leads (`route`)."""
     found: dict[str, dict] = defaultdict(lambda: {"servers": {}, "pgbouncer": {}})
     for name, item in view.items():
         env = item["env"]
         if item["kind"] == "test-only":
             continue
         if "PGBOUNCER_SERVERS" in env:
-            found[env.get("DB_NAME")]["pgbouncer"][name] = env["PGBOUNCER_SERVERS"]
+            pools = {}
+            for entry in env["PGBOUNCER_SERVERS"].split():
+                pool, address = entry.split("=", 1)
+                host, _, port = address.partition(":")  # deploy/pgbouncer/entrypoint.sh: host[:port]
+                pools[pool] = route(host, int(port or 5432))
+            found[env.get("DB_NAME")]["pgbouncer"][name] = pools
         if "POSTGRES_DB" in env:
-            found[env["POSTGRES_DB"]]["servers"][name] = (env.get("PG_ROLE") or "primary", env.get("PRIMARY_HOST"))
+            found[env["POSTGRES_DB"]]["servers"][name] = env.get("PATRONI_SCOPE")
     return {db: dict(parts) for db, parts in found.items()}
 
 
@@ -395,7 +508,7 @@ def _is_generated(name: str, base: str) -> bool:
     return name == base or re.fullmatch(re.escape(base) + r"-[a-z0-9]{10}", name) is not None
 
 
-def _agree(name, expected, actual, side, only_env, own_value, only_ports) -> list[str]:
+def _agree(name, expected, actual, side, only_env, own_value, only_ports, not_env=None) -> list[str]:
     """Disagreements on image, command line, environment (names; non-secret values), ports between a
     compose service's view and its counterpart's on `side` (Kubernetes or Swarm)."""
     found = []
@@ -407,7 +520,8 @@ def _agree(name, expected, actual, side, only_env, own_value, only_ports) -> lis
             f"{side} {'args' if side == 'Kubernetes' else 'command'}={actual['command']} "
             f"{'command' if side == 'Kubernetes' else 'entrypoint'}={actual['entrypoint']}"
         )
-    names_c, names_o = set(expected["env"]), set(actual["env"]) - only_env.get(name, set())
+    names_c = set(expected["env"]) - (not_env or {}).get(name, set())
+    names_o = set(actual["env"]) - only_env.get(name, set())
     if names_c != names_o:
         found.append(
             f"{name}: environment variable names: only in compose {sorted(names_c - names_o)}, "
@@ -423,12 +537,33 @@ def _agree(name, expected, actual, side, only_env, own_value, only_ports) -> lis
     return found
 
 
+def _postgres_exporter_reads(compose: dict[str, dict], k8s: dict[str, dict], docs: list[dict]) -> list[str]:
+    """postgres-exporter must read the same members of the same databases: compose names them by service,
+    Kubernetes by pod (`<statefulset>-0.<its governing Service>`)."""
+    pod_names = {
+        f"{doc['metadata']['name']}-0.{doc['spec']['serviceName']}": doc["metadata"]["name"]
+        for doc in docs
+        if doc["kind"] == "StatefulSet"
+    }
+    if "postgres-exporter" not in compose or "postgres-exporter" not in k8s:
+        return []
+
+    def reads(value, member) -> list[tuple[str | None, str]]:
+        return [(member(entry.split("/")[0]), entry.split("/", 1)[1]) for entry in (value or "").split()]
+
+    expected = reads(compose["postgres-exporter"]["env"].get("PG_SERVERS"), lambda host: host)
+    actual = reads(k8s["postgres-exporter"]["env"].get("PG_SERVERS"), pod_names.get)  # None: not a member's pod
+    if expected != actual:
+        return [f"postgres-exporter: PG_SERVERS reads {expected} in compose, {actual} in Kubernetes"]
+    return []
+
+
 def differences(services: dict[str, dict], docs: list[dict]) -> list[str]:
     """Every disagreement between the compose services and the rendered Kubernetes objects."""
     compose, (k8s, secrets) = compose_view(services), k8s_view(docs)
     found = []
     for name, expected in sorted(compose.items()):
-        if expected["kind"] == "test-only" or name in COMPOSE_ONLY:
+        if expected["kind"] == "test-only" or name in COMPOSE_ONLY or name in NOT_IN_K8S:
             continue
         if name in ONE_SHOT_AS_SECRET:
             if not any(_is_generated(secret, ONE_SHOT_AS_SECRET[name]) for secret in secrets):
@@ -441,7 +576,9 @@ def differences(services: dict[str, dict], docs: list[dict]) -> list[str]:
             continue
         if actual["kind"] not in kinds:
             found.append(f"{name}: a {expected['kind']} compose service is a {actual['kind']} in Kubernetes")
-        found += _agree(name, expected, actual, "Kubernetes", K8S_ONLY_ENV, K8S_OWN_VALUE, K8S_ONLY_PORTS)
+        found += _agree(
+            name, expected, actual, "Kubernetes", K8S_ONLY_ENV, K8S_OWN_VALUE, K8S_ONLY_PORTS, NOT_IN_K8S_ENV
+        )
         health = expected["health"]
         if name in K8S_HTTP_HEALTH:
             timing = health[1:] if health else (actual["health"] or (None,))[1:]
@@ -460,7 +597,8 @@ def differences(services: dict[str, dict], docs: list[dict]) -> list[str]:
                 found.append(f"{name}: {target} holds data in compose but is not on a volume claim in Kubernetes")
     for name in sorted(set(k8s) - set(compose) - set(K8S_ONLY_WORKLOADS)):
         found.append(f"{name}: a Kubernetes {k8s[name]['kind']} with no compose service (nor in K8S_ONLY_WORKLOADS)")
-    topology_c, topology_k = topology(compose), topology(k8s)
+    found += _postgres_exporter_reads(compose, k8s, docs)
+    topology_c, topology_k = topology(compose, haproxy_routes(compose)), topology(k8s, k8s_routes(docs, k8s))
     if topology_c != topology_k:
         for db in sorted(set(topology_c) | set(topology_k), key=str):
             if topology_c.get(db) != topology_k.get(db):
@@ -472,7 +610,9 @@ def differences(services: dict[str, dict], docs: list[dict]) -> list[str]:
 # Swarm's health check replaces a task that fails it: web services are checked on /health/live/ there
 # (compose and Kubernetes readiness use /health/, which fails while a dependency is down)
 SWARM_LIVENESS_HEALTH = {"user", "product", "order"}
-SWARM_ONLY_ENV: dict[str, set[str]] = {}
+# a stack file has no dns_opt: the shard servers' resolver options are their RES_OPTIONS there
+# (deploy/swarm/render.py; tests/test_swarm_render.py checks the value)
+SWARM_ONLY_ENV: dict[str, set[str]] = dict.fromkeys(SHARD_MEMBERS, {"RES_OPTIONS"})
 SWARM_OWN_VALUE: dict[str, set[str]] = {}
 SWARM_ONLY_PORTS: dict[str, set[int]] = {}
 
@@ -585,7 +725,7 @@ def swarm_differences(services: dict[str, dict], stack: dict) -> list[str]:
                 found.append(f"{name}: {target} is {'read-only' if read_only else 'read-write'} in compose only")
     for name in sorted(set(swarm) - set(compose)):
         found.append(f"{name}: a Swarm service with no compose service")
-    topology_c, topology_s = topology(compose), topology(swarm)
+    topology_c, topology_s = topology(compose, haproxy_routes(compose)), topology(swarm, haproxy_routes(swarm))
     for db in sorted(set(topology_c) | set(topology_s), key=str):
         if topology_c.get(db) != topology_s.get(db):
             found.append(f"shard topology of {db}: compose {topology_c.get(db)}, Swarm {topology_s.get(db)}")
@@ -605,7 +745,8 @@ def test_compose_is_read_as_compose_resolves_it(compose):
     assert compose["user-worker"]["environment"]["LOGICAL_SHARDS"] == "16"
     assert compose["user-worker"]["healthcheck"]["test"][1].startswith("find /tmp/worker-alive ")
     assert "PGPASSWORD=$APP_PASSWORD " in compose["user-pgbouncer"]["healthcheck"]["test"][1]
-    assert compose["order-db-1-replica"]["environment"]["PG_ROLE"] == "replica"
+    assert compose["order-db-1-replica"]["environment"]["PATRONI_SCOPE"] == "order-db-1"
+    assert compose["order-db-1-replica"]["environment"]["ETCD_HOSTS"] == "etcd-0:2379,etcd-1:2379,etcd-2:2379"
     assert compose["gateway"]["healthcheck"]["test"][1].endswith("/health/live/")
     assert compose["gateway"]["healthcheck"]["interval"] == "10s"  # from django-web
     assert compose["nginx"]["ports"] == ["127.0.0.1:8080:80"]
@@ -613,21 +754,35 @@ def test_compose_is_read_as_compose_resolves_it(compose):
     view = compose_view(compose)
     assert view["user"]["ports"] == {8000} and view["user-worker"]["ports"] == set()
     assert view["redis-broker"]["ports"] == {6379} and view["nginx"]["ports"] == {80}
+    assert view["order-db-haproxy"]["ports"] == {5000, 5001, 5002, 5003}  # EXPOSE 5000-5003
+    assert view["order-db-0"]["ports"] == {5432, 8008}
+
+
+def test_patronis_kubernetes_store_is_read_from_patroni_sh():
+    store = patroni_kubernetes_store()
+    assert store["use_endpoints"] is True and store["ports"] == [{"name": "postgres", "port": 5432}]
+    assert store["scope_label"] == "scaling-django/shard" and store["role_label"] == "scaling-django/role"
 
 
 def test_the_shard_topology_is_what_design_md_says(compose):
-    found = topology(compose_view(compose))
+    view = compose_view(compose)
+    found = topology(view, haproxy_routes(view))
     assert set(found) == {"users", "products", "orders"}
     for db, svc in (("users", "user"), ("products", "product"), ("orders", "order")):
-        servers = found[db]["servers"]
-        assert servers == {
-            f"{svc}-db-0": ("primary", None),
-            f"{svc}-db-0-replica": ("replica", f"{svc}-db-0"),
-            f"{svc}-db-1": ("primary", None),
-            f"{svc}-db-1-replica": ("replica", f"{svc}-db-1"),
+        # two shard servers of two members each (Patroni: either member may lead)
+        assert found[db]["servers"] == {
+            f"{svc}-db-0": f"{svc}-db-0",
+            f"{svc}-db-0-replica": f"{svc}-db-0",
+            f"{svc}-db-1": f"{svc}-db-1",
+            f"{svc}-db-1-replica": f"{svc}-db-1",
         }
+        # PgBouncer's pools: each server's leader (db<n>) and standby (db<n>_replica), among its two members
+        members = {n: (f"{svc}-db-{n}", f"{svc}-db-{n}-replica") for n in (0, 1)}
         assert found[db]["pgbouncer"] == {
-            f"{svc}-pgbouncer": " ".join(f"db{n}={svc}-db-{n} db{n}_replica={svc}-db-{n}-replica" for n in (0, 1))
+            f"{svc}-pgbouncer": {
+                **{f"db{n}": (f"{svc}-db-{n}", "leader", members[n]) for n in (0, 1)},
+                **{f"db{n}_replica": (f"{svc}-db-{n}", "standby", members[n]) for n in (0, 1)},
+            }
         }
 
 
@@ -650,8 +805,8 @@ def test_compose_swarm_and_kubernetes_run_the_same_services_on_the_same_images(c
     k8s = {name: item["image"] for name, item in k8s_view(rendered("base"))[0].items()}
     k8s = {name: image for name, image in k8s.items() if name not in K8S_ONLY_WORKLOADS}
     assert swarm == {name: image for name, image in expected.items() if name not in NOT_IN_SWARM}
-    assert k8s == expected
-    assert NOT_IN_SWARM <= set(expected)
+    assert k8s == {name: image for name, image in expected.items() if name not in NOT_IN_K8S}
+    assert NOT_IN_SWARM <= set(expected) and set(NOT_IN_K8S) <= set(swarm)
     assert set(swarm_render().DROPPED) == {*ONE_SHOT_AS_SECRET, *COMPOSE_ONLY, *NOT_IN_SWARM}
     assert "queue-exporter" in {container["name"] for container in _containers(rendered("base"), "redis-broker")}
 
@@ -667,7 +822,18 @@ def _change_image(services):
 
 def _drop_replica_pool(services):
     env = services["user-pgbouncer"]["environment"]
-    env["PGBOUNCER_SERVERS"] = env["PGBOUNCER_SERVERS"].replace(" db1_replica=user-db-1-replica", "")
+    env["PGBOUNCER_SERVERS"] = " ".join(e for e in env["PGBOUNCER_SERVERS"].split() if not e.startswith("db1_replica="))
+
+
+def _swap_haproxy_ports(services):
+    env = services["product-pgbouncer"]["environment"]  # db0 to the standby's port, db0_replica to the leader's
+    env["PGBOUNCER_SERVERS"] = env["PGBOUNCER_SERVERS"].replace(":5000", ":500X").replace(":5001", ":5000")
+    env["PGBOUNCER_SERVERS"] = env["PGBOUNCER_SERVERS"].replace(":500X", ":5001")
+
+
+def _change_haproxy_members(services):
+    env = services["order-db-haproxy"]["environment"]
+    env["DB_SERVERS"] = env["DB_SERVERS"].replace("order-db-1,order-db-1-replica", "order-db-1,order-db-0-replica")
 
 
 def _add_shard_server(services):
@@ -699,7 +865,7 @@ def _move_volume(services):
 
 
 def _change_primary(services):
-    services["order-db-1-replica"]["environment"]["PRIMARY_HOST"] = "order-db-0"
+    services["order-db-1-replica"]["environment"]["PATRONI_SCOPE"] = "order-db-0"
 
 
 @pytest.mark.parametrize(
@@ -716,6 +882,8 @@ def _change_primary(services):
         (_change_value, "gateway: environment WEB_THREADS"),
         (_move_volume, "redis-broker: nothing is mounted on /var/lib/redis"),
         (_change_primary, "shard topology of orders"),
+        (_swap_haproxy_ports, "shard topology of products"),
+        (_change_haproxy_members, "shard topology of orders"),
     ],
 )
 def test_a_compose_change_not_made_in_kubernetes_fails(compose, change, expected):
@@ -735,12 +903,20 @@ def test_a_kubernetes_change_not_made_in_compose_fails(compose):
     order = _containers(docs, "order")[0]
     order["env"] = [item for item in order["env"] if item["name"] != "DB_HOST"]
     replica = _containers(docs, "user-db-1-replica")[0]
-    next(item for item in replica["env"] if item["name"] == "PRIMARY_HOST")["value"] = "user-db-0"
+    next(item for item in replica["env"] if item["name"] == "PATRONI_SCOPE")["value"] = "user-db-0"
     _containers(docs, "product-worker")[0]["args"] = ["worker", "--concurrency", "8"]
+    services = {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == "Service"}
+    services["order-db-1-standby"]["spec"]["selector"]["scaling-django/shard"] = "order-db-0"  # another server's
+    services["product-db-0"]["spec"]["selector"] = {"app.kubernetes.io/name": "product-db-0"}  # one member, always
+    exporter = next(item for item in _containers(docs, "postgres-exporter")[0]["env"] if item["name"] == "PG_SERVERS")
+    exporter["value"] = exporter["value"].replace("order-db-1-replica-0.order-db-1-members", "order-db-1-replica")
     found = differences(compose, docs)
     assert any(line.startswith("order: environment variable names") for line in found), found
     assert any(line.startswith("shard topology of users") for line in found), found
     assert any(line.startswith("product-worker: command line") for line in found), found
+    assert any(line.startswith("shard topology of orders") for line in found), found
+    assert any(line.startswith("shard topology of products") for line in found), found
+    assert any(line.startswith("postgres-exporter: PG_SERVERS reads") for line in found), found
 
 
 @pytest.mark.parametrize(
@@ -756,6 +932,8 @@ def test_a_kubernetes_change_not_made_in_compose_fails(compose):
         (_change_value, "gateway: environment WEB_THREADS"),
         (_move_volume, "redis-broker: nothing is mounted on /var/lib/redis"),
         (_change_primary, "shard topology of orders"),
+        (_swap_haproxy_ports, "shard topology of products"),
+        (_change_haproxy_members, "shard topology of orders"),
     ],
 )
 def test_a_compose_change_not_made_in_the_swarm_stack_fails(compose, change, expected):
@@ -771,7 +949,7 @@ def test_a_swarm_change_not_made_in_compose_fails(compose):
     stack = swarm_stack()
     services = stack["services"]
     del services["order"]["environment"]["DB_HOST"]
-    services["user-db-1-replica"]["environment"]["PRIMARY_HOST"] = "user-db-0"
+    services["user-db-1-replica"]["environment"]["PATRONI_SCOPE"] = "user-db-0"
     services["product-worker"]["command"] = ["worker", "--concurrency", "8"]
     services["gateway"]["healthcheck"]["test"] = ["CMD-SHELL", "curl -fsS -o /dev/null http://127.0.0.1:8000/health/"]
     services["order-migrate"]["deploy"]["mode"] = "replicated"

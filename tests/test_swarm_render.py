@@ -5,11 +5,28 @@ topology) is tests/test_parity.py; the stack running for real is tests/test_swar
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import pytest
-from test_parity import _compose_model, swarm_render, swarm_stack
+from test_parity import ROOT, SERVICES, SHARD_MEMBERS, _compose_model, swarm_render, swarm_stack
 
 WEB = ("gateway", "user", "product", "order")
+ETCD = ("etcd-0", "etcd-1", "etcd-2")
+# the service keys the render may write: each is a key of compose file format 3.9 (`docker stack deploy`
+# refuses any other, e.g. dns_opt) that Swarm acts on (it ignores depends_on, restart, shm_size...)
+STACK_SERVICE_KEYS = {
+    "image",
+    "command",
+    "entrypoint",
+    "environment",
+    "networks",
+    "deploy",
+    "healthcheck",
+    "volumes",
+    "secrets",
+    "stop_grace_period",
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +60,8 @@ def test_stateless_services_roll_start_first_and_roll_back_on_failure(stack):
 def test_stateful_services_are_pinned_to_the_node_of_their_volume(stack):
     stateful = {name for name, kind in kinds(stack).items() if kind in swarm_render().STATEFUL}
     assert stateful == {
-        *(
-            f"{svc}-db-{n}{suffix}"
-            for svc in ("user", "product", "order")
-            for n in (0, 1)
-            for suffix in ("", "-replica")
-        ),
+        *SHARD_MEMBERS,
+        *ETCD,
         "redis-cache",
         "redis-broker",
         "prometheus",
@@ -119,3 +132,93 @@ def test_a_dollar_in_a_secret_reaches_the_file_unescaped():
                 service["environment"][variable] = "a$$b"  # compose's model escapes `$`
     secrets = swarm_render().render(model, {"jwt_private": b"k", "jwt_public": b"p"})[1]
     assert secrets["db_password"] == b"a$b"
+
+
+def test_only_keys_a_stack_file_has_and_swarm_acts_on(stack):
+    for name, service in stack["services"].items():
+        assert set(service) <= STACK_SERVICE_KEYS, (name, set(service) - STACK_SERVICE_KEYS)
+    model = json.loads(_compose_model())
+    assert all("depends_on" in model["services"][name] for name in SHARD_MEMBERS)  # what was left out
+
+
+def test_resolver_options_reach_swarm_as_res_options(stack):
+    # compose's dns_opt (one 1 s try per lookup: a member cut off from etcd finds out in time) is no
+    # stack file key; glibc reads the same options from RES_OPTIONS
+    model = json.loads(_compose_model())
+    options = {
+        name: s["dns_opt"] for name, s in model["services"].items() if s.get("dns_opt") and name in stack["services"]
+    }
+    assert set(options) == set(SHARD_MEMBERS)
+    for name, value in options.items():
+        assert stack["services"][name]["environment"]["RES_OPTIONS"] == " ".join(value), name
+    assert not [
+        name
+        for name in set(stack["services"]) - set(options)
+        if "RES_OPTIONS" in stack["services"][name]["environment"]
+    ]
+
+
+def test_etcd_and_each_services_db_haproxy(stack):
+    model = json.loads(_compose_model())
+    found = kinds(stack)
+    assert sorted(name for name, kind in found.items() if kind == "etcd") == list(ETCD)
+    assert {name for name, kind in found.items() if kind == "db-haproxy"} == {f"{svc}-db-haproxy" for svc in SERVICES}
+    for name in (*ETCD, *(f"{svc}-db-haproxy" for svc in SERVICES)):
+        service = stack["services"][name]
+        # their own checks (etcdctl; HAProxy's port), not the web services' /health/live/
+        assert service["healthcheck"]["test"] == model["services"][name]["healthcheck"]["test"], name
+        assert service["networks"] == ["data"] and "secrets" not in service, name
+        assert service["environment"] == model["services"][name]["environment"], name
+    # an etcd member keeps its data on its node (pinned, stop-first: test above); HAProxy keeps nothing
+    assert (
+        {v["source"] for name in ETCD for v in stack["services"][name]["volumes"]} == set(ETCD) <= set(stack["volumes"])
+    )
+    assert all(
+        stack["services"][f"{svc}-db-haproxy"]["deploy"]["update_config"]["order"] == "start-first" for svc in SERVICES
+    )
+
+
+def test_a_shard_server_gets_its_passwords_from_swarm_secrets_before_patroni_starts(stack, tmp_path):
+    # the stack gives the members files (*_FILE); deploy/postgres/entrypoint.sh exports their contents
+    # (secret_env) before it execs patroni.sh, which needs the variables (as do roles.sh and the callbacks)
+    entrypoint = (ROOT / "deploy/postgres/entrypoint.sh").read_text().splitlines()
+    secret_line = next(i for i, line in enumerate(entrypoint) if line.startswith("secret_env "))
+    patroni_line = next(i for i, line in enumerate(entrypoint) if "exec /usr/local/bin/patroni.sh" in line)
+    assert secret_line < patroni_line
+    exported = set(entrypoint[secret_line].split()[1:])
+    for name in SHARD_MEMBERS:
+        environment = stack["services"][name]["environment"]
+        files = {variable.removesuffix("_FILE") for variable in environment if variable.endswith("_FILE")}
+        assert files == {"POSTGRES_PASSWORD", "APP_PASSWORD", "REPLICATION_PASSWORD"} <= exported, name
+        assert not files & set(environment), name
+    assert '"${POSTGRES_PASSWORD:?}" "${REPLICATION_PASSWORD:?}"' in (ROOT / "deploy/postgres/patroni.sh").read_text()
+    # and what secret_env sets reaches a program the shell execs
+    (tmp_path / "password").write_bytes(b"pa$$ 'word")
+    script = f". {ROOT}/deploy/images/secret-env.sh; secret_env POSTGRES_PASSWORD; exec printenv POSTGRES_PASSWORD"
+    result = subprocess.run(
+        ["bash", "-c", script],
+        env={"PATH": os.environ["PATH"], "POSTGRES_PASSWORD_FILE": str(tmp_path / "password")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout == "pa$$ 'word\n"
+
+
+def test_docker_stack_config_accepts_the_stack_and_would_refuse_dns_opt(stack, tmp_path):
+    # the CLI's own check of a stack file (compose file format 3.9), client side: no swarm, nothing deployed
+    (tmp_path / "secrets").mkdir()
+    for secret in stack["secrets"]:
+        (tmp_path / "secrets" / secret).write_text("placeholder")
+
+    def check(content: dict) -> subprocess.CompletedProcess:
+        (tmp_path / "stack.json").write_text(json.dumps(content))
+        command = ["docker", "stack", "config", "-c", str(tmp_path / "stack.json")]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    result = check(stack)
+    assert result.returncode == 0, result.stderr
+    with_dns_opt = json.loads(json.dumps(stack))
+    with_dns_opt["services"]["order-db-0"]["dns_opt"] = ["timeout:1", "attempts:1"]
+    result = check(with_dns_opt)
+    assert result.returncode != 0 and "dns_opt is not allowed" in result.stderr, result.stderr

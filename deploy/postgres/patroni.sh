@@ -31,7 +31,10 @@ q() {
 }
 
 # the store: etcd where ETCD_HOSTS names it, else the Kubernetes API of the pod's own namespace (leader
-# election on the Endpoints object named after the server, which its Service without selector uses)
+# election on the Endpoints object named after the server, which its Service without selector uses:
+# deploy/k8s). Patroni finds the server's members as the pods labelled scaling-django/shard=<server>
+# (and part-of, as every pod of the platform), patches its own pod (PATRONI_NAME must be the pod's name)
+# and labels it scaling-django/role=master or replica: the Service <server>-standby selects the replica.
 store() {
   if [ -n "${ETCD_HOSTS:-}" ]; then
     printf 'etcd3:\n  hosts: %s\n' "$(q "$ETCD_HOSTS")"
@@ -41,8 +44,8 @@ store() {
 kubernetes:
   namespace: $(q "$(cat /var/run/secrets/kubernetes.io/serviceaccount/namespace)")
   labels: {app.kubernetes.io/part-of: scaling-django}
-  scope_label: shard-server
-  role_label: role
+  scope_label: scaling-django/shard
+  role_label: scaling-django/role
   use_endpoints: true
   pod_ip: $(q "$POD_IP")
   ports: [{name: postgres, port: 5432}]

@@ -16,18 +16,29 @@ does not say is decided here, by the kind of service (`kind_of`):
   directory), `rollback_config`, `restart_policy`, `endpoint_mode: dnsrr` (Docker's DNS answers with
   every task's address, as under compose: the gateway's per-replica pools, nginx's upstream watcher
   and Prometheus' DNS discovery work unchanged);
-- stateful services (shard servers, Redis, Prometheus) are pinned with a node label per service
-  (`node.labels.scaling-django.pin.<service>==true`): a named volume lives on one node, so its task
-  must never move to another one (`make swarm-up` labels this node for all of them);
+- stateful services (shard server members, etcd, Redis, Prometheus) are pinned with a node label per
+  service (`node.labels.scaling-django.pin.<service>==true`): a named volume lives on one node, so its
+  task must never move to another one (`make swarm-up` labels this node for all of them);
 - secrets: the variables in `SECRET_ENV` become Swarm secrets, mounted under /run/secrets/ and named by
   `NAME_FILE` variables (read by shared/settings/environ.py and deploy/images/secret-env.sh); their
   names carry a hash of the value, because a Swarm secret cannot change. The JWT key pair, a one-shot
-  (`jwt-keys`) and two volumes in compose, is two secrets mounted where the volumes were;
+  (`jwt-keys`) and two volumes in compose, is two secrets mounted where the volumes were. A shard
+  server member's entrypoint exports its passwords from the files before it hands over to Patroni
+  (deploy/postgres/patroni.sh), whose configuration, bootstrap and callbacks read the variables;
 - one-shots (`<svc>-migrate`) are `replicated-job`s; Swarm has no `depends_on`, so every process waits
-  for what it needs by itself (deploy/images/django/start.sh, manage.py wait_for_data_tier);
+  for what it needs by itself (deploy/images/django/start.sh, manage.py wait_for_data_tier). The shard
+  servers' Patroni does so too: a member waits for etcd ("waiting on etcd"); both members of a server
+  race for its initialize key, the loser clones the winner (either may lead first: `-replica` names a
+  member, not a role); each service's HAProxy starts without its members (init-addr none) and routes
+  to them once Patroni's REST API answers its checks;
 - web health checks are `/health/live/`: a Swarm health check replaces a task that fails it, and a
   database or cache outage must not restart every replica (`/health/` stays the readiness check of
   compose and Kubernetes);
+- only keys of stack files (compose file format 3.9, `docker stack deploy`'s schema) are written:
+  `dns_opt` is not one (the format has `dns` and `dns_search` only, and refuses any other key), so a
+  service's resolver options go into its environment as RES_OPTIONS, which glibc's resolver reads over
+  resolv.conf: the shard servers' one 1 s try per lookup (a member cut off from etcd demotes itself
+  in time) holds under Swarm too;
 - networks: compose's tiers (edge, app, data, broker, purge), each an attachable overlay;
 - no published port: the routing mesh cannot bind 127.0.0.1, so nothing is published; clients on this
   machine reach nginx from a container attached to the edge network
@@ -95,10 +106,12 @@ RESOURCES = {
     "edge": (("0.5", "128M"), ("0.02", "32M")),
     "pgbouncer": (("0.5", "64M"), ("0.02", "16M")),
     "shard-server": (("1.0", "512M"), ("0.05", "96M")),
+    "etcd": (("0.5", "256M"), ("0.02", "32M")),
+    "db-haproxy": (("0.5", "128M"), ("0.02", "16M")),
     "redis": (("0.5", "320M"), ("0.02", "32M")),
     "prometheus": (("0.5", "512M"), ("0.02", "64M")),
 }
-STATEFUL = {"shard-server", "redis", "prometheus"}  # pinned to their node, stop-first
+STATEFUL = {"shard-server", "etcd", "redis", "prometheus"}  # pinned to their node, stop-first
 DJANGO = {"web", "worker", "job"}  # processes that run as the image's user `app` (uid 1000)
 # the user a kind's process runs as, who must read its secret files: Django's `app`, and Redis's `redis`
 # (uid 100, made by Debian's redis-server package; the others start as root and read them before
@@ -112,12 +125,12 @@ def secret_for(service: str, variable: str) -> str | None:
 
 
 def kind_of(service: dict) -> str:
-    """web, worker, job, edge, pgbouncer, shard-server, redis or prometheus."""
+    """web, worker, job, edge, pgbouncer, shard-server, etcd, db-haproxy, redis or prometheus."""
     image = service["image"].rsplit("/", 1)[-1].split(":")[0]
     by_image = {"nginx": "edge", "pgbouncer": "pgbouncer", "postgres": "shard-server"}
     if image in by_image:
         return by_image[image]
-    if image in ("redis", "prometheus"):
+    if image in ("etcd", "db-haproxy", "redis", "prometheus"):
         return image
     if "restart" not in service:  # a one-shot (the start script's `migrate`)
         return "job"
@@ -191,6 +204,8 @@ def _service(name: str, service: dict, secret_values: dict[str, bytes]) -> tuple
             environment[f"{variable}_FILE"] = f"{SECRETS_DIR}/{secret}"
         else:
             environment[variable] = value
+    if service.get("dns_opt"):  # no stack file key: glibc's resolver takes the options from the environment
+        environment.setdefault("RES_OPTIONS", " ".join(service["dns_opt"]))
     secret_mounts, volumes = [], []
     for volume in service.get("volumes") or []:
         if volume.get("type") == "volume" and volume.get("source") in KEY_VOLUMES:
