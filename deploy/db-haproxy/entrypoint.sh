@@ -5,8 +5,7 @@
 # the i-th server (from 0) gets port 5000+2i for its leader (writes) and 5001+2i for a standby (reads),
 # or the leader while no standby streams. Each member's Patroni answers the checks on :8008 (`/primary`,
 # `/replica`): after a failover, the new leader is on the write port within a second of its promotion.
-# Measured (tests/test_failover.py): checks every second, two misses mark a member down; a
-# read sent to a standby that just died is redispatched to the leader instead of failing.
+# Checks every second, two misses mark a member down (tests/test_failover.py measures the failovers).
 set -o errexit -o pipefail -o nounset
 : "${DB_SERVERS:?}"
 conf=/etc/haproxy/haproxy.cfg
@@ -59,8 +58,9 @@ CFG
     echo "    option httpchk OPTIONS /replica"
     echo "    http-check expect status 200"
     echo "    balance roundrobin"
-    # a connection error marks the standby down at once and the connection is redispatched, to the
-    # backup: the leader's port
+    # a standby that does not answer is given up quickly; the service retries such a read on the leader
+    # (shared/db/replicas.py). Not `observe layer4 ... on-error mark-down`: a member marked down that way
+    # stayed down in HAProxy 2.6 although its checks passed again, and reads went to the leader for good.
     echo "    timeout connect 1s"
     echo "    retries 2"
     echo "    option redispatch 1"
@@ -69,8 +69,7 @@ CFG
     # sessions that went to the leader meanwhile. A read cut off that way fails once and is retried on
     # the leader by the service (shared/db/replicas.py).
     for member in ${members//,/ }; do
-      echo "    server $member $member:5432 observe layer4 error-limit 1 on-error mark-down" \
-        "on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions"
+      echo "    server $member $member:5432 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions"
     done
     echo "    server ${server}-leader 127.0.0.1:$port backup no-check"
     port=$((port + 2))
