@@ -165,7 +165,7 @@ def test_etcd_and_each_services_db_haproxy(stack):
     assert {name for name, kind in found.items() if kind == "db-haproxy"} == {f"{svc}-db-haproxy" for svc in SERVICES}
     for name in (*ETCD, *(f"{svc}-db-haproxy" for svc in SERVICES)):
         service = stack["services"][name]
-        # their own checks (etcdctl; HAProxy's port), not the web services' /health/live/
+        # their own checks (etcd's and HAProxy's ports listening), not the web services' /health/live/
         assert service["healthcheck"]["test"] == model["services"][name]["healthcheck"]["test"], name
         assert service["networks"] == ["data"] and "secrets" not in service, name
         assert service["environment"] == model["services"][name]["environment"], name
