@@ -68,7 +68,7 @@ class DatabaseUnavailable(ApplicationError):
 
     Raised for a connection that failed (see `shared.db.failures.is_connection_error`), never for a
     query the server refused: nothing was written, and the same request may be sent again once the
-    primary is back (today it must be started again: see the README's known limits on failover)."""
+    primary is back (Patroni promotes its standby within about 20 s: see the README's Failover section)."""
 
     status_code = 503
     code = "database_unavailable"
@@ -76,6 +76,24 @@ class DatabaseUnavailable(ApplicationError):
 
     def __init__(self, message: str = "The database server for this data is unavailable; retry in a few seconds."):
         super().__init__(message)
+
+
+class CommitUnconfirmed(ApplicationError):
+    """A COMMIT was cancelled while it waited for the synchronous standby (`shared/db/backend/base.py`).
+
+    It is committed on the leader but not acknowledged, as a failover now could lose it. Sent again with
+    the same Idempotency-Key, the request finds what the first attempt wrote if it survived."""
+
+    status_code = 503
+    code = "commit_unconfirmed"
+    retry_after = 5
+
+    def __init__(self, alias: str):
+        super().__init__(
+            "The write was not confirmed by the standby database server in time and is not acknowledged; "
+            "send it again (with the same Idempotency-Key) in a few seconds."
+        )
+        self.alias = alias
 
 
 class UpstreamUnavailable(ApplicationError):

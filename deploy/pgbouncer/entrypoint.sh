@@ -6,7 +6,8 @@
 # Each server also gets a small maintenance pool, `<name>_maint`, whose server connections have no
 # statement timeout (the application role's is DB_STATEMENT_TIMEOUT): `migrate_shards`, `move_shard` and
 # `shard_report` use those (shared/db/databases.py). QUERY_TIMEOUT (seconds) cuts off any query still
-# running, in every pool: the backstop for a server that cannot enforce its own timeout.
+# running, in every pool: the backstop for a server that cannot enforce its own timeout; QUERY_WAIT_TIMEOUT
+# (seconds) bounds the wait for a server connection.
 # The admin console (database `pgbouncer`: SHOW, PAUSE, RELOAD ...) belongs to its own user,
 # PGBOUNCER_ADMIN_USER with PGBOUNCER_ADMIN_PASSWORD, never to the application's: a compromised
 # application cannot pause or reconfigure the pools. That user is no PostgreSQL role: it reaches only
@@ -22,7 +23,8 @@ if [ "$PGBOUNCER_ADMIN_PASSWORD" = pgbouncer-admin ] && [ "$ALLOW_INSECURE_DEFAU
     "or set ALLOW_INSECURE_DEFAULTS=1 on a development machine." >&2
   exit 1
 fi
-: "${POOL_SIZE:=10}" "${MAX_CLIENT_CONN:=400}" "${QUERY_TIMEOUT:=10}" "${MAINTENANCE_POOL_SIZE:=2}"
+: "${POOL_SIZE:=10}" "${MAX_CLIENT_CONN:=400}" "${QUERY_TIMEOUT:=10}" "${QUERY_WAIT_TIMEOUT:=5}"
+: "${MAINTENANCE_POOL_SIZE:=2}"
 
 conf=/etc/pgbouncer/pgbouncer.ini
 {
@@ -61,7 +63,11 @@ server_login_retry = 1
 # a server that vanished (a killed container: no reset ever comes back) is noticed when what was sent to
 # it is not acknowledged within 2 s, instead of when query_timeout ends the query
 tcp_user_timeout = 2000
-query_wait_timeout = 15
+# a query that gets no server connection within QUERY_WAIT_TIMEOUT seconds fails (08P01: the service
+# answers 503 with Retry-After). While a shard server has no leader (a failover: about 20 s) every
+# connection attempt fails and the query would otherwise wait until query_timeout: noticing the dead
+# leader (about 3 s) plus 10 s outlasted the request's 12 s budget, and the gateway answered 504.
+query_wait_timeout = $QUERY_WAIT_TIMEOUT
 query_timeout = $QUERY_TIMEOUT
 ignore_startup_parameters = extra_float_digits,options,application_name
 log_connections = 0

@@ -56,7 +56,7 @@ def databases_from_env() -> dict[str, dict]:
     """
     topology = topology_from_env()
     common = {
-        "ENGINE": "django_prometheus.db.backends.postgresql",
+        "ENGINE": "shared.db.backend",  # django-prometheus's, commits confirmed by the standby
         "HOST": env("DB_HOST", "localhost"),
         "PORT": env("DB_PORT", "6432"),
         "USER": env("DB_USER", "app"),

@@ -1,0 +1,75 @@
+"""A commit that its synchronous standby did not confirm is not reported as done.
+
+Every shard server runs Patroni's synchronous mode: COMMIT returns once the synchronous standby has the
+transaction, so what is acknowledged survives losing the leader. But when COMMIT is cancelled while it
+waits for the standby, PostgreSQL does not fail it: the transaction is already committed on the leader,
+so the server sends a WARNING ("canceling wait for synchronous replication due to user request"; detail:
+"The transaction has already committed locally, but might not have been replicated to the standby") and
+COMMIT succeeds. A client that took that as done would acknowledge an order that a failover can lose:
+the standby stops confirming exactly when it is cut off or hangs, which is when the leader may go next.
+
+What cancels such a wait is a cancel request: an operator's `pg_cancel_backend` on a COMMIT that seems
+stuck, or a client's cancel forwarded by PgBouncer. Not the role's statement timeout: PostgreSQL turns
+it off before the commit proper (postgres.c, finish_xact_command), so a COMMIT waits for the standby as
+long as Patroni keeps it synchronous. Nor PgBouncer's query_timeout: it drops the connection, and the
+client gets an error (503 `database_unavailable`), never a success.
+
+This backend listens for that notice on each connection, and such a commit raises
+`shared.errors.CommitUnconfirmed` (503 `commit_unconfirmed` with Retry-After) once Django has finished
+it. That is not a DatabaseError, on purpose: `transaction.atomic` then does not roll back its bookkeeping,
+and the on-commit hooks run, since the rows are committed on the leader that every reader now sees
+(events relayed, caches dropped). A Celery task that raises it is retried; its inbox entry makes the
+retry a no-op if the first attempt survived. A client that sends the request again with the same
+Idempotency-Key gets the first attempt's order if it survived, or a new one if it was lost.
+
+A statement in autocommit mode commits by itself; its notice is logged, not raised. The platform writes
+its data in transactions; what it writes in autocommit is harmless to lose: the outbox's sent marks
+(the event is sent again, the inbox absorbs it) and the ID counter (`shared/db/ids.py`: IDs made after a
+failover start from the clock, past any lost advance).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django_prometheus.db.backends.postgresql import base
+
+from shared.errors import CommitUnconfirmed
+
+logger = logging.getLogger(__name__)
+
+# in both of PostgreSQL's messages for a cancelled wait (src/backend/replication/syncrep.c): "canceling
+# wait for ..." (a cancel: the session goes on) and "canceling the wait for ... and terminating connection"
+SYNC_REP_CANCELLED = "wait for synchronous replication"
+
+
+class _CancelledWait:
+    """The connection's notice handler: whether a cancelled wait was seen. No reference to the wrapper."""
+
+    def __init__(self, alias: str):
+        self.alias = alias
+        self.seen = False
+
+    def __call__(self, diagnostic) -> None:
+        message = diagnostic.message_primary or ""
+        if SYNC_REP_CANCELLED in message:
+            self.seen = True
+            logger.warning("%s: %s (%s)", self.alias, message, diagnostic.message_detail or "")
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    _cancelled_wait: _CancelledWait | None = None
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        self._cancelled_wait = _CancelledWait(self.alias)
+        connection.add_notice_handler(self._cancelled_wait)
+        return connection
+
+    def commit(self):
+        watch = self._cancelled_wait
+        if watch is not None:
+            watch.seen = False
+        super().commit()
+        if watch is not None and watch.seen:
+            raise CommitUnconfirmed(self.alias)
