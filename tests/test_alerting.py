@@ -1,14 +1,15 @@
 """What Prometheus measures and what it alerts on, on the running stack: every target is scraped, the
 recording rules give the scaling inputs per service, the alert rules are loaded and reach Alertmanager,
 stopping a standby raises ShardServerWithoutStandby in Alertmanager and a repository that cannot be written
-raises WalArchivingFailing (each resolves when it is back), and a dead letter raises DeadLettersPresent."""
+raises WalArchivingFailing, a server whose newest backup is two days old raises BackupTooOld (each resolves
+when it is back), and a dead letter raises DeadLettersPresent."""
 
 from __future__ import annotations
 
 import functools
 import json
 
-from support import Client, compose, event_envelope, psql, send_event, standby_of, wait_for
+from support import Client, compose, event_envelope, leader_of, psql, send_event, standby_of, wait_for
 
 ALERTS = {
     "ServiceP99OverBudget",
@@ -17,6 +18,7 @@ ALERTS = {
     "ShardServerWithoutLeader",
     "ShardServerWithoutStandby",
     "WalArchivingFailing",
+    "BackupTooOld",
     "CeleryQueueGrowing",
     "OutboxBacklogGrowing",
     "DeadLettersPresent",
@@ -137,3 +139,20 @@ def test_wal_that_cannot_be_archived_raises_wal_archiving_failing_and_it_resolve
     # the waiting segments are archived once it works again, and the alert resolves
     new_segment()
     wait_for(lambda: f"{server}:5432" not in firing(), timeout=150, interval=5)
+
+
+def test_a_server_without_a_recent_backup_raises_backup_too_old_and_a_backup_resolves_it():
+    firing = functools.partial(_firing, "BackupTooOld")
+    leader = leader_of("product-db-1")
+    recorded = "SELECT extract(epoch FROM now() - finished_at)::int FROM pgbackrest.last_backup"
+    # the first backup, at first start, was recorded where postgres-exporter reads it
+    ((age,),) = psql(leader, "products", recorded)
+    assert 0 <= int(age) < 26 * 3600 and f"{leader}:5432" not in firing()
+    # when: the newest backup ended two days ago (as if the daily schedule had stopped)
+    psql(leader, "products", "UPDATE pgbackrest.last_backup SET finished_at = now() - interval '2 days'")
+    # then: within the rule's two minutes (and a scrape and an evaluation or two), Alertmanager holds it
+    wait_for(lambda: f"{leader}:5432" in firing(), timeout=240, interval=5)
+    # a backup now (what `make backup` runs) records its end, and the alert resolves
+    compose("exec", "-T", leader, "backup.sh", "now", timeout=180)
+    assert int(psql(leader, "products", recorded)[0][0]) < 300
+    wait_for(lambda: f"{leader}:5432" not in firing(), timeout=150, interval=5)

@@ -13,7 +13,7 @@ from browser import Chromium
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, PASSWORD, Client, assert_error, compose, sign_in, wait_for
 
 SCREENSHOT = Path(__file__).resolve().parents[1] / "bench" / "results" / "ops-dashboard.png"
-CHARTS = {"requests", "p99", "errors", "replicas", "decisions", "queues", "lag", "cache", "outbox"}
+CHARTS = {"requests", "p99", "errors", "replicas", "decisions", "queues", "lag", "leaders", "sync", "cache", "outbox"}
 
 
 def test_only_staff_get_a_session_and_everyone_else_is_sent_to_sign_in(user):

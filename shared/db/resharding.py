@@ -116,6 +116,8 @@ def _roles(primary: str, replicas: list[str]) -> dict | str:
     try:
         return roles.server_roles(primary, replicas)
     except Exception as exc:  # noqa: BLE001 - reported, not raised
+        for alias in (primary, *replicas):  # a connection the failure broke is not used again
+            connections[alias].close()
         return f"unknown ({exc.__class__.__name__})"
 
 

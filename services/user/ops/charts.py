@@ -31,6 +31,16 @@ CHARTS = [
     ),
     Chart("queues", "Celery tasks waiting, per queue", "queue:celery_tasks_waiting", "queue", "tasks"),
     Chart("lag", "Replication lag, per standby", "max by (server) (pg_replication_lag_seconds)", "server", "s"),
+    # Patroni's own view (job patroni, every member): 1 leader and 1 synchronous standby per server; 0
+    # leaders during a failover, 0 standbys while the leader writes alone
+    Chart("leaders", "Leaders, per shard server (Patroni)", "sum by (scope) (patroni_primary)", "scope", "members"),
+    Chart(
+        "sync",
+        "Synchronous standbys, per shard server (Patroni)",
+        "sum by (scope) (patroni_sync_standby)",
+        "scope",
+        "members",
+    ),
     Chart(
         "cache",
         "Cache hit rate: the edge, and per service and layer",

@@ -1,8 +1,9 @@
 """Moving a logical shard of users to the other server (shared/db/resharding.py on real tables)."""
 
 import pytest
+from django.db import OperationalError, connections
 
-from shared.db import ids, pinning, shards
+from shared.db import ids, pinning, roles, shards
 from shared.db.models import ShardAssignment
 from shared.db.resharding import MoveError, move_shard, shard_report
 from shared.errors import ShardMoving
@@ -73,3 +74,14 @@ def test_a_moving_shard_refuses_writers_but_not_readers():
     finally:
         pinning._read_only.reset(token)
     assert ids.shard_of(shards.new_id(shard=6)) == 6  # other shards are untouched
+
+
+def test_a_server_whose_roles_cannot_be_read_is_reported_and_its_connections_are_not_reused(monkeypatch):
+    def broken(primary, replicas):
+        connections[primary].ensure_connection()
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(roles, "server_roles", broken)
+    report = {row["server"]: row for row in shard_report()}
+    assert report["db0"]["roles"] == "unknown (OperationalError)"
+    assert connections["db0"].connection is None  # closed: the next query opens a new one
