@@ -11,6 +11,7 @@ import re
 import subprocess
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,6 +231,27 @@ def wait_for(predicate, *, timeout: float = 10.0, interval: float = 0.2):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def health(container: str) -> str:
+    """Docker's health status of a container: starting, healthy or unhealthy."""
+    inspect = ["docker", "inspect", "--format", "{{.State.Health.Status}}", container]
+    return subprocess.run(inspect, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@contextmanager
+def paused(*services: str):
+    """The services' containers frozen (`docker compose pause`: they accept connections and never answer)
+    for the block. Afterwards unpaused, and waited for until Docker calls them healthy again: Docker
+    marks a paused container unhealthy at once, until its next check passes (up to an interval later),
+    and a `docker compose up --wait` in a later test would fail on it meanwhile."""
+    compose("pause", *services)
+    try:
+        yield
+    finally:
+        compose("unpause", *services)
+        containers = [container for service in services for container in compose("ps", "-q", service).split()]
+        wait_for(lambda: all(health(container) == "healthy" for container in containers), timeout=120, interval=2)
 
 
 def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict:

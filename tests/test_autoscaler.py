@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from support import Client, autoscaler, compose, wait_for
+from support import Client, autoscaler, compose, health, wait_for
 
 BURST_SECONDS = 150  # the most the load runs; it stops as soon as product has scaled up and spread
 THREADS = 12
@@ -24,11 +24,6 @@ THREADS = 12
 
 def _replicas(service: str) -> int:
     return len(compose("ps", "-q", service).split())
-
-
-def _health(container: str) -> str:
-    inspect = ["docker", "inspect", "--format", "{{.State.Health.Status}}", container]
-    return subprocess.run(inspect, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def _decisions(since: str) -> str:
@@ -141,7 +136,7 @@ def test_a_backlog_on_its_queue_scales_a_worker_up_and_back(released, admin, pro
         wait_for(lambda: _replicas("product-worker") >= 2, timeout=90, interval=3)
     finally:
         subprocess.run(["docker", "unpause", first], check=True, capture_output=True)
-    wait_for(lambda: _health(first) == "healthy", timeout=120, interval=3)  # its health checks hung while paused
+    wait_for(lambda: health(first) == "healthy", timeout=120, interval=3)  # its health checks hung while paused
     # and: once the queue has stayed short through the scale-down window, it is back at one worker
     wait_for(lambda: _replicas("product-worker") == 1, timeout=240, interval=3)
     decisions = _decisions(since)

@@ -32,6 +32,7 @@ from support import (
     leader_of,
     login,
     patroni,
+    paused,
     psql,
     register,
     server_of,
@@ -284,15 +285,12 @@ def test_an_order_whose_wait_for_the_standby_was_cancelled_is_not_acknowledged(p
     placing = threading.Thread(
         target=lambda: answer.append(user.client.post("/api/orders/", json=body, headers=headers, timeout=15))
     )
-    subprocess.run(["docker", "pause", _container(standby)], check=True, capture_output=True)
-    try:
+    with paused(standby):
         placing.start()
         while placing.is_alive():  # every write of the order waits for the paused standby: cancel each wait
             waits = "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
             cancelled += psql(leader, "orders", f"{waits} AND usename = 'app'")
             time.sleep(0.3)
-    finally:
-        subprocess.run(["docker", "unpause", _container(standby)], check=True, capture_output=True)
     (refused,) = answer
     assert cancelled, "no COMMIT waited for the paused standby"
     assert refused.status_code == 503, (refused.status_code, refused.text[:300])

@@ -29,6 +29,7 @@ from support import (
     assert_order_service_down_is_a_json_503,
     compose,
     edge_defaults,
+    health,
     login,
     new_client_ip,
     register,
@@ -180,6 +181,9 @@ def test_a_stalled_replica_costs_a_get_one_retry_and_a_post_is_never_retried(two
             answers = [(rid, method, future.result()) for rid, method, future in futures]
     finally:
         subprocess.run(["docker", "unpause", container], check=True)
+        # Docker calls a paused container unhealthy until its next check passes: the fixture's
+        # `compose up --wait` would fail on it
+        wait_for(lambda: health(container) == "healthy", timeout=120, interval=2)
     # then: both GETs answer 200, one of them after a retry on the other replica (HAProxy's log says so)
 
     def all_logged() -> dict[str, re.Match] | None:

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from support import ROOT, Client, compose, login, psql, register, server_of, setting, wait_for
+from support import ROOT, Client, compose, login, paused, psql, register, server_of, setting, wait_for
 
 WELL_KNOWN = {
     "DJANGO_SECRET_KEY": "dev-only-not-secret-change-me",
@@ -299,12 +299,8 @@ def test_a_replica_that_hangs_holds_only_a_few_requests_and_the_rest_are_served_
     service: the bulkhead lets REPLICA_MAX_IN_FLIGHT reads of a process wait on it, the rest go to the
     primary; the waiting ones end within the request's budget (200 from the primary, or a JSON 504)."""
     replica = f"order-db-{server_of(user.id)}-replica"
-    compose("pause", replica)
-    try:
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            results = list(pool.map(lambda _: _timed_get(Client(), "/api/orders/", user.auth), range(16)))
-    finally:
-        compose("unpause", replica)
+    with paused(replica), ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda _: _timed_get(Client(), "/api/orders/", user.auth), range(16)))
     fast = [r for r in results if r[0] < 2.0 and r[1] == 200]
     slow = [r for r in results if r not in fast]
     # 2 order processes x REPLICA_MAX_IN_FLIGHT (2) reads may wait on the replica, and a probe per process
@@ -315,16 +311,26 @@ def test_a_replica_that_hangs_holds_only_a_few_requests_and_the_rest_are_served_
 
 
 def test_a_request_that_cannot_finish_gets_the_platforms_json_504_within_its_budget(user):
-    """Every hop shares one budget (REQUEST_BUDGET_SECONDS, 12): with the order server paused, a read of
-    one's orders is answered 504 in the one error shape by the platform itself, before nginx's 15 s."""
-    server = f"order-db-{server_of(user.id)}"
-    compose("pause", server, f"{server}-replica")
-    try:
+    """Every hop shares one budget (REQUEST_BUDGET_SECONDS, 12): with the order service frozen (it accepts
+    connections and never answers), a read of one's orders is answered 504 in the one error shape by the
+    platform itself (the gateway), before nginx's 15 s."""
+    with paused("order"):
         seconds, status, body = _timed_get(Client(), "/api/orders/", user.auth)
-    finally:
-        compose("unpause", server, f"{server}-replica")
     assert status == 504 and body["error"]["code"] == "upstream_timeout", body
     assert 11.0 <= seconds < 14.0
+
+
+def test_a_shard_server_that_hangs_answers_503_with_retry_after_within_the_budget(user):
+    """Both members of the user's order server frozen: HAProxy finds neither answering Patroni's checks
+    and cuts their sessions, PgBouncer gives up on a server connection after query_wait_timeout, and the
+    read is answered 503 `database_unavailable` with Retry-After, well inside the request's budget."""
+    server = f"order-db-{server_of(user.id)}"
+    with paused(server, f"{server}-replica"):
+        started = time.monotonic()
+        response = Client().get("/api/orders/", headers=user.auth, timeout=30)
+        seconds = time.monotonic() - started
+    assert response.status_code == 503 and response.json()["error"]["code"] == "database_unavailable", response.text
+    assert response.headers.get("Retry-After") and seconds < 11.0, seconds
 
 
 def _purge(container: str, token: str | None) -> str:
