@@ -67,8 +67,11 @@ class DatabaseUnavailable(ApplicationError):
     """The server that holds this data cannot be reached: its primary is down or being replaced.
 
     Raised for a connection that failed (see `shared.db.failures.is_connection_error`), never for a
-    query the server refused: nothing was written, and the same request may be sent again once the
-    primary is back (Patroni promotes its standby within about 20 s: see the README's Failover section)."""
+    query the server refused. Nothing is half-written (a transaction commits whole or not at all), and
+    the same request may be sent again once the primary is back (Patroni promotes its standby within
+    about 20 s: see the README's Failover section). A connection lost during COMMIT itself leaves the
+    outcome unknown: an order sent again with the same Idempotency-Key finds the first one if it was
+    written."""
 
     status_code = 503
     code = "database_unavailable"

@@ -52,7 +52,8 @@ def as_application_error(exc: BaseException) -> ApplicationError | None:
     """The application error `exc` is, or stands for; None for a bug.
 
     A connection to a database server that failed (its primary down, or being replaced by its standby)
-    is a 503 with Retry-After, not a 500: the request wrote nothing and can be sent again."""
+    is a 503 with Retry-After, not a 500: nothing is half-written and the request can be sent again
+    (see DatabaseUnavailable for a connection lost during COMMIT)."""
     if isinstance(exc, ApplicationError):
         return exc
     if is_connection_error(exc):
