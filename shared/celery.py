@@ -148,27 +148,13 @@ def _serve_metrics(**kwargs) -> None:
     logger.info("worker metrics on :%s/metrics", port)
 
 
-@signals.worker_process_init.connect
-def _no_connection_health_checks(**kwargs) -> None:
-    """In each pool process: no `SELECT 1` before the first query of every task.
-
-    Django's CONN_HEALTH_CHECKS (kept for web requests, which have no retry) pings each persistent
-    connection before its first use after a request or a task ends: one statement per task and alias.
-    A task needs none: one that meets a broken connection fails and is retried (its inbox makes the
-    retry harmless), and `_close_old_connections` closes a connection that had an error once the task
-    ends, so the retry connects afresh.
-    """
-    from django.db import connections
-
-    for alias in connections:
-        connections.settings[alias]["CONN_HEALTH_CHECKS"] = False
-
-
 @signals.task_prerun.connect
 @signals.task_postrun.connect
 def _close_old_connections(**kwargs) -> None:
     """Around each task, Django's rule for a web request: close a connection that broke or is older than
-    CONN_MAX_AGE, keep the others (see `KEEP_CONNECTIONS_FOR_TASKS`)."""
+    CONN_MAX_AGE, keep the others (see `KEEP_CONNECTIONS_FOR_TASKS`), and check each kept one before
+    the task's first query on it (CONN_HEALTH_CHECKS, which costs no statement: see
+    shared/db/backend/liveness.py), so a task does not fail on a connection PgBouncer closed."""
     from django.db import close_old_connections
 
     close_old_connections()

@@ -1,12 +1,13 @@
 """Shards and replicas, checked where the data really is: psql in the shard containers."""
 
 import hashlib
+import subprocess
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from support import Client, compose, login, psql, register, server_of, standby_of, wait_for
+from support import ROOT, Client, compose, login, psql, register, server_of, standby_of, wait_for
 
 USERS_ON = "SELECT count(*) FROM users_user WHERE id = ANY('{%s}'::bigint[])"
 
@@ -38,6 +39,35 @@ def test_a_users_orders_sit_on_that_users_shard_server(products):
             [user.id]
         ]
         assert psql(f"order-db-{1 - home}", "orders", f"SELECT 1 FROM orders_order WHERE id = {order['id']}") == []
+
+
+def _listening(pgbouncer: str) -> bool:
+    probe = "exec 3<>/dev/tcp/127.0.0.1/6432"
+    command = ["docker", "compose", "exec", "-T", pgbouncer, "bash", "-c", probe]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, timeout=30).returncode == 0
+
+
+def test_a_restarted_pgbouncer_fails_no_request_of_the_processes_that_held_connections_to_it(products):
+    """Every gunicorn worker keeps its connection to PgBouncer between requests, and checks it before
+    the first query of a request without a statement (shared/db/backend/liveness.py): a connection
+    that PgBouncer's restart closed is seen and replaced, and no request fails on it (the order service
+    writes through order-pgbouncer, and prices each order through product's)."""
+    user = login(register())
+    body = {"items": [{"product_id": products[0]["id"], "quantity": 1}]}
+    for _ in range(8):  # connections held by several workers of both services
+        assert user.client.post("/api/orders/", json=body, headers=user.auth).status_code == 202
+    compose("restart", "order-pgbouncer", "product-pgbouncer")
+    # as soon as both listen again, before a health check (/health/, every 15 s) has met a closed connection
+    wait_for(lambda: all(_listening(pgbouncer) for pgbouncer in ("order-pgbouncer", "product-pgbouncer")), timeout=30)
+    placed = []
+    for _ in range(16):
+        response = user.client.post("/api/orders/", json=body, headers=user.auth)
+        assert response.status_code == 202, response.text
+        placed.append(response.json()["id"])
+    # stored, and confirmed by the saga (the workers' tasks that met a closed connection were retried)
+    ids = ",".join(str(order_id) for order_id in placed)
+    sql = f"SELECT status, count(*) FROM orders_order WHERE id IN ({ids}) GROUP BY status"
+    wait_for(lambda: psql(f"order-db-{server_of(user.id)}", "orders", sql) == [["confirmed", "16"]], timeout=60)
 
 
 def _scans(container: str) -> int:

@@ -4,8 +4,9 @@ Each service has one PgBouncer in front of all its shard servers (`deploy/pgboun
 *transaction* pooling: a server connection belongs to a client only for one transaction, so a few
 server connections serve every gunicorn worker and Celery process. Django is configured for that:
 
-- persistent connections to PgBouncer (`CONN_MAX_AGE`, with `CONN_HEALTH_CHECKS`): no new TCP and
-  auth handshake per request; PgBouncer, not Django, keeps the connections to PostgreSQL;
+- persistent connections to PgBouncer (`CONN_MAX_AGE`, with `CONN_HEALTH_CHECKS`, checked at the
+  socket without a statement: `shared/db/backend/liveness.py`): no new TCP and auth handshake per
+  request or task; PgBouncer, not Django, keeps the connections to PostgreSQL;
 - no server-side cursors (`DISABLE_SERVER_SIDE_CURSORS`): a named cursor lives across transactions,
   which a transaction pooler cannot keep on one server connection;
 - no prepared statements (psycopg `prepare_threshold=None`), for the same reason.

@@ -1,28 +1,9 @@
-"""A worker's pool processes do not ping their database connections before every task."""
+"""A worker's pool processes keep their database connections across tasks, and drop a broken one."""
 
 import pytest
 from django.db import connections
 
 from shared import celery
-
-
-@pytest.fixture
-def saved_health_checks():
-    saved = {alias: connections.settings[alias].get("CONN_HEALTH_CHECKS") for alias in connections}
-    yield
-    for alias, value in saved.items():
-        connections.settings[alias]["CONN_HEALTH_CHECKS"] = value
-
-
-def test_a_pool_process_turns_off_the_health_check_on_every_alias(saved_health_checks):
-    for alias in connections:
-        connections.settings[alias]["CONN_HEALTH_CHECKS"] = True
-    # when: a pool process starts
-    celery._no_connection_health_checks()
-    # then: no alias pings before its first query of a task, and the wrappers see it
-    assert list(connections) and all(
-        connections[alias].settings_dict["CONN_HEALTH_CHECKS"] is False for alias in connections
-    )
 
 
 def test_celerys_fixup_no_longer_closes_every_connection_around_each_task():

@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 from prometheus_client import Counter
 
@@ -169,6 +169,33 @@ def order_cancel(*, user_id: int, order_id: int) -> Order:
     return _order_read(alias=alias, order_id=order_id)
 
 
+def _settle_pending(*, alias: str, order_id: int, status: str, reason: str) -> tuple[int, Decimal] | None:
+    """Move a pending order to `status` and add the step to its history, in one statement; return the
+    order's user and total, or None when it was no longer pending (or not there).
+
+    One data-modifying `WITH` (UPDATE ... RETURNING, then the history INSERT from what it returned)
+    where the ORM needs three statements: a `SELECT ... FOR UPDATE`, the UPDATE (Django's `update()`
+    returns only a count) and the INSERT. The UPDATE's row lock holds until the caller's transaction
+    ends, and a concurrent cancel is seen: the UPDATE waits for its lock, then finds the row no longer
+    pending, and nothing is written.
+    """
+    sql = f"""
+        WITH settled AS (
+            UPDATE {Order._meta.db_table} SET status = %(status)s, updated_at = now()
+            WHERE id = %(order_id)s AND status = %(pending)s
+            RETURNING id, user_id, total
+        ), logged AS (
+            INSERT INTO {OrderStatusChange._meta.db_table} (order_id, status, reason, created_at, updated_at)
+            SELECT id, %(status)s, %(reason)s, now(), now() FROM settled
+        )
+        SELECT user_id, total FROM settled
+    """
+    params = {"status": status, "order_id": order_id, "pending": Order.Status.PENDING, "reason": reason}
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def _stock_outcome_apply(envelope: dict, *, reserved: bool) -> None:
     """Apply product's answer to an order's stock reservation, once per event."""
     payload = envelope["payload"]
@@ -177,15 +204,19 @@ def _stock_outcome_apply(envelope: dict, *, reserved: bool) -> None:
     with inbox(envelope, using=alias) as fresh:
         if not fresh:
             return
-        order = Order.objects.using(alias).select_for_update().get(id=order_id)
-        if order.status == Order.Status.PENDING:
-            status = Order.Status.CONFIRMED if reserved else Order.Status.REJECTED
-            _transition(order, alias=alias, status=status, reason="" if reserved else payload.get("reason", ""))
+        status = Order.Status.CONFIRMED if reserved else Order.Status.REJECTED
+        reason = "" if reserved else payload.get("reason", "")
+        settled = _settle_pending(alias=alias, order_id=order_id, status=status, reason=reason)
+        if settled is not None:
+            user_id, total = settled
+            _count_on_commit(str(status), alias=alias)
             if reserved:
-                confirmed = {"order_id": str(order.id), "user_id": str(order.user_id), "total": str(order.total)}
+                confirmed = {"order_id": str(order_id), "user_id": str(user_id), "total": str(total)}
                 event_id = derived_event_id(envelope["id"], "order.confirmed")
                 publish("order.confirmed", confirmed, using=alias, event_id=event_id)
-        elif reserved and order.status in (Order.Status.CANCELLED, Order.Status.REJECTED):
+            return
+        order = Order.objects.using(alias).select_for_update().get(id=order_id)
+        if reserved and order.status in (Order.Status.CANCELLED, Order.Status.REJECTED):
             # cancelled, or rejected as timed out (order_expire_pending), while the reservation was
             # under way: give the stock back (product answers an order once, so a reservation for a
             # rejected order can only come after its timeout)

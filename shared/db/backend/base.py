@@ -1,4 +1,10 @@
-"""A commit that its synchronous standby did not confirm is not reported as done.
+"""The platform's PostgreSQL backend: django-prometheus's, with two changes.
+
+1. A commit that its synchronous standby did not confirm is not reported as done (below).
+2. The per-request health check of a persistent connection looks at its socket instead of running
+   `SELECT 1` through PgBouncer (`liveness.py`).
+
+Unconfirmed commits.
 
 Every shard server runs Patroni's synchronous mode: COMMIT returns once the synchronous standby has the
 transaction, so what is acknowledged survives losing the leader. But when COMMIT is cancelled while it
@@ -34,6 +40,7 @@ import logging
 
 from django_prometheus.db.backends.postgresql import base
 
+from shared.db.backend.liveness import looks_alive
 from shared.errors import CommitUnconfirmed
 
 logger = logging.getLogger(__name__)
@@ -73,3 +80,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super().commit()
         if watch is not None and watch.seen:
             raise CommitUnconfirmed(self.alias)
+
+    def close_if_health_check_failed(self):
+        """Django's check with `CONN_HEALTH_CHECKS`, once per request and alias, without a statement."""
+        if self.connection is None or not self.health_check_enabled or self.health_check_done:
+            return
+        if not looks_alive(self.connection):
+            self.close()
+        self.health_check_done = True

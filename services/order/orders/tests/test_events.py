@@ -43,14 +43,17 @@ def test_reserved_confirms_once_and_announces_it(order):
     order = order_get(user_id=USER, order_id=order.id)
     assert order.status == "confirmed"
     assert [h.status for h in order.history.all()] == ["pending", "confirmed"]
-    assert len(_events("order.confirmed")) == 1
+    (confirmed,) = _events("order.confirmed")
+    assert confirmed.envelope["payload"] == {"order_id": str(order.id), "user_id": str(USER), "total": str(order.total)}
 
 
 def test_rejected_order_and_cancel_after_confirmation_releases_stock(order):
     on_stock_rejected(
         make_envelope("stock.rejected", {"order_id": str(order.id), "user_id": str(USER), "reason": "none"})
     )
-    assert order_get(user_id=USER, order_id=order.id).status == "rejected"
+    rejected = order_get(user_id=USER, order_id=order.id)
+    assert rejected.status == "rejected"
+    assert [(h.status, h.reason) for h in rejected.history.all()] == [("pending", ""), ("rejected", "none")]
 
 
 def test_cancel_of_a_confirmed_order_emits_order_cancelled(order):
