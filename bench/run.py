@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 import fixtures
 import report
 import stack
-from measure import idle_rates
+from measure import IDLE_SECONDS, idle_rates
 from scenarios import CONNECTIONS, SECONDS, Bench
 
 CPUS = os.environ.get("BENCH_PRODUCT_CPUS", "0.2")
-IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "10"))
 
 
 def run_all(bench: Bench) -> dict[str, dict]:

@@ -61,12 +61,12 @@ def at_rest(quiet_at: float | None) -> tuple[dict[str, float], str | None]:
 
     After the large seed the servers go on working for minutes (autovacuum, checkpoints, standbys
     replaying): reads measured then would be slower for reasons that are not the data's size. So this
-    waits, in 10 s windows for at most SETTLE_SECONDS, until the stack is as quiet as it was before the
+    waits, in windows of `IDLE_SECONDS` for at most SETTLE_SECONDS, until the stack is as quiet as it was before the
     small reads; if it never is, the reason comes back (and every read of the phase is INVALID).
     """
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
-        idle = idle_rates(10)
+        idle = idle_rates()
         total = round(sum(idle.values()))
         if quiet_at is None or total <= quiet_at:
             return idle, None

@@ -28,18 +28,42 @@ def inbox(envelope: dict, *, using: str, step: str = "") -> Iterator[bool]:
     it. Yields False if it was applied before: the body must do nothing. Two workers handling the
     same event at once serialise on the claim's primary key.
     """
-    key = _key(envelope, step)
     with transaction.atomic(using=using):
         with connections[using].cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO events_inboxevent (key, event_type, result, created_at, updated_at) "
-                "VALUES (%s, %s, '', now(), now()) ON CONFLICT (key) DO NOTHING RETURNING key",
-                [key, envelope["type"]],
-            )
+            cursor.execute(_CLAIM, [_key(envelope, step), envelope["type"]])
             fresh = cursor.fetchone() is not None
-        if not fresh:
-            DUPLICATES_SKIPPED.labels(envelope["type"]).inc()
+        _count_duplicate(envelope, fresh)
         yield fresh
+
+
+def inbox_apply(envelope: dict, *, using: str, effect: str, params: list, step: str = "") -> bool:
+    """Claim the event and apply an effect of one statement, both in a single statement.
+
+    For a handler whose whole effect is one UPDATE (or INSERT ... SELECT): where `inbox()` needs four
+    round trips (BEGIN, the claim, the effect, COMMIT), this sends one. The claim is a data-modifying
+    `WITH` before the effect, and `effect` says where the effect depends on it by `{claimed}` in its
+    WHERE clause (true only when this claim inserted the key). One statement is one transaction, so
+    the claim and the effect commit together or not at all, as with `inbox()`; a concurrent worker
+    with the same event waits on the claim's key, then finds it taken and changes nothing. Returns
+    whether this was the first time.
+    """
+    sql = f"WITH claim AS ({_CLAIM}), effect AS ({effect.format(claimed='EXISTS (SELECT FROM claim)')}) "
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql + "SELECT EXISTS (SELECT FROM claim)", [_key(envelope, step), envelope["type"], *params])
+        fresh = cursor.fetchone()[0]
+    _count_duplicate(envelope, fresh)
+    return fresh
+
+
+_CLAIM = (
+    "INSERT INTO events_inboxevent (key, event_type, result, created_at, updated_at) "
+    "VALUES (%s, %s, '', now(), now()) ON CONFLICT (key) DO NOTHING RETURNING key"
+)
+
+
+def _count_duplicate(envelope: dict, fresh: bool) -> None:
+    if not fresh:
+        DUPLICATES_SKIPPED.labels(envelope["type"]).inc()
 
 
 def inbox_result(envelope: dict, *, using: str, step: str = "") -> str | None:

@@ -3,14 +3,15 @@ import threading
 import uuid
 
 import pytest
-from django.db import connections, transaction
+from django.contrib.auth.models import User
+from django.db import DataError, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from shared.errors import ShardMoving
 from shared.events import consumers, outbox, tasks
 from shared.events.envelope import InvalidEnvelope, derived_event_id, make_envelope, validate_envelope
-from shared.events.inbox import inbox
-from shared.events.models import DeadLetter, OutboxEvent
+from shared.events.inbox import inbox, inbox_apply
+from shared.events.models import DeadLetter, InboxEvent, OutboxEvent
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 PLACED = {"order_id": "7", "user_id": "3", "items": [{"product_id": "5", "quantity": 1}]}
@@ -57,6 +58,35 @@ def test_a_failing_effect_releases_the_claim():
         raise RuntimeError("effect failed")
     with inbox(envelope, using="db0") as fresh:
         assert fresh
+
+
+def _count_once(envelope, user_id, *, value="1") -> bool:
+    return inbox_apply(
+        envelope,
+        using="db0",
+        effect="UPDATE auth_user SET last_name = last_name || %s WHERE id = %s AND {claimed}",
+        params=[value, user_id],
+    )
+
+
+def test_inbox_apply_claims_and_applies_in_one_statement_once():
+    user = User.objects.using("db0").create(username="counted", last_name="")
+    envelope = make_envelope("order.placed", PLACED)
+    with CaptureQueriesContext(connections["db0"]) as first_time:
+        first = _count_once(envelope, user.id)
+    assert len(first_time.captured_queries) == 1  # no BEGIN, no COMMIT: one statement is one transaction
+    assert (first, _count_once(envelope, user.id), _count_once(envelope, user.id)) == (True, False, False)
+    assert User.objects.using("db0").get(id=user.id).last_name == "1"
+
+
+def test_inbox_apply_records_no_claim_when_its_effect_fails():
+    user = User.objects.using("db0").create(username="failing", last_name="")
+    envelope = make_envelope("order.placed", PLACED)
+    with pytest.raises(DataError):
+        _count_once(envelope, user.id, value="x" * 200)  # longer than last_name's 150 characters
+    assert not InboxEvent.objects.using("db0").filter(key=envelope["id"]).exists()
+    assert _count_once(envelope, user.id)
+    assert User.objects.using("db0").get(id=user.id).last_name == "1"
 
 
 def test_publish_writes_the_outbox_in_the_transaction_and_relays_after_commit(monkeypatch):

@@ -12,7 +12,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone as dj_timezone
 from rest_framework_simplejwt.exceptions import TokenError
@@ -20,7 +20,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from shared.db import shards
 from shared.errors import ApplicationError, Conflict, ValidationFailed
-from shared.events.inbox import inbox
+from shared.events.inbox import inbox_apply
 from shared.events.outbox import publish
 from users import throttle
 from users.models import RefreshTokenRecord, User
@@ -224,12 +224,18 @@ def user_delete(*, user: User) -> None:
 
 
 def user_stats_record(*, envelope: dict) -> None:
-    """`order.confirmed`: count the order and its total in the user's statistics, once per event."""
+    """`order.confirmed`: count the order and its total in the user's statistics, once per event.
+
+    The inbox claim and the UPDATE are one statement (`inbox_apply`): one round trip, where a
+    transaction around them would take four.
+    """
     payload = envelope["payload"]
     user_id = int(payload["user_id"])
-    alias = shards.primary_for_id(user_id)
-    with inbox(envelope, using=alias) as fresh:
-        if fresh:
-            User.objects.using(alias).filter(id=user_id).update(
-                orders_count=F("orders_count") + 1, orders_total=F("orders_total") + Decimal(payload["total"])
-            )
+    table = User._meta.db_table
+    inbox_apply(
+        envelope,
+        using=shards.primary_for_id(user_id),
+        effect=f"UPDATE {table} SET orders_count = orders_count + 1, orders_total = orders_total + %s "
+        "WHERE id = %s AND {claimed}",
+        params=[Decimal(payload["total"]), user_id],
+    )
