@@ -5,6 +5,8 @@
   sweep re-sends whatever is still unsent (e.g. after a broker outage).
 - Consumers register handlers with `@consumer("type")`; a handler wraps its effect in `inbox()`,
   which records the event ID in the same transaction, so a redelivered event has no second effect.
+  An effect that SQL can write as a chain of data-modifying statements goes with its claim in one
+  statement instead (`inbox_apply()`: one round trip, not one per statement).
 - A handler that keeps failing is retried with exponential backoff and jitter, then stored as a
   dead letter (`manage.py dead_letters` lists and replays them).
 

@@ -30,35 +30,51 @@ def inbox(envelope: dict, *, using: str, step: str = "") -> Iterator[bool]:
     """
     with transaction.atomic(using=using):
         with connections[using].cursor() as cursor:
-            cursor.execute(_CLAIM, [_key(envelope, step), envelope["type"]])
+            cursor.execute(_CLAIM, _claim_params(envelope, step))
             fresh = cursor.fetchone() is not None
         _count_duplicate(envelope, fresh)
         yield fresh
 
 
-def inbox_apply(envelope: dict, *, using: str, effect: str, params: list, step: str = "") -> bool:
-    """Claim the event and apply an effect of one statement, both in a single statement.
+def inbox_apply(
+    envelope: dict, *, using: str, effects: dict[str, str], params: dict, result: str = "", step: str = ""
+) -> tuple[bool, list[tuple]]:
+    """Claim the event and apply an effect written as SQL, both in a single statement.
 
-    For a handler whose whole effect is one UPDATE (or INSERT ... SELECT): where `inbox()` needs four
-    round trips (BEGIN, the claim, the effect, COMMIT), this sends one. The claim is a data-modifying
-    `WITH` before the effect, and `effect` says where the effect depends on it by `{claimed}` in its
-    WHERE clause (true only when this claim inserted the key). One statement is one transaction, so
-    the claim and the effect commit together or not at all, as with `inbox()`; a concurrent worker
-    with the same event waits on the claim's key, then finds it taken and changes nothing. Returns
-    whether this was the first time.
+    For a handler whose effect is a few data-modifying statements that SQL can chain: where `inbox()`
+    needs a round trip for the claim and one for each statement of the effect (and, outside a
+    transaction, BEGIN and COMMIT), this sends one. The claim is the first data-modifying `WITH`;
+    `effects` are the next ones, by name and in order (each may read those before it, e.g. an INSERT
+    from an UPDATE's RETURNING), and each says where it depends on the claim by `{claimed}` in its
+    WHERE clause: true only when this claim inserted the key. `params` are named (`%(name)s`).
+
+    One statement is one transaction: the claim and the effects commit together or not at all, as
+    with `inbox()`, and inside the caller's transaction they commit with it. A concurrent worker with
+    the same event waits on the claim's key, then finds it taken and changes nothing. Returns whether
+    this was the first time, and the rows of `result` (a SELECT over the effects' RETURNING; none
+    without it; a row of NULLs only is taken for no row).
     """
-    sql = f"WITH claim AS ({_CLAIM}), effect AS ({effect.format(claimed='EXISTS (SELECT FROM claim)')}) "
+    chain = ", ".join(f"{name} AS ({sql.format(claimed=_CLAIMED)})" for name, sql in effects.items())
+    sql = f"WITH claim AS ({_CLAIM}), {chain} SELECT EXISTS (SELECT FROM claim)"
+    if result:  # one row even when `result` has none, so that the claim's answer always comes back
+        sql += f", result.* FROM (VALUES (0)) AS one (n) LEFT JOIN ({result}) AS result ON true"
     with connections[using].cursor() as cursor:
-        cursor.execute(sql + "SELECT EXISTS (SELECT FROM claim)", [_key(envelope, step), envelope["type"], *params])
-        fresh = cursor.fetchone()[0]
+        cursor.execute(sql, {**params, **_claim_params(envelope, step)})
+        rows = cursor.fetchall()
+    fresh = rows[0][0]
     _count_duplicate(envelope, fresh)
-    return fresh
+    return fresh, [row[1:] for row in rows if result and any(value is not None for value in row[1:])]
 
 
 _CLAIM = (
     "INSERT INTO events_inboxevent (key, event_type, result, created_at, updated_at) "
-    "VALUES (%s, %s, '', now(), now()) ON CONFLICT (key) DO NOTHING RETURNING key"
+    "VALUES (%(inbox_key)s, %(inbox_event_type)s, '', now(), now()) ON CONFLICT (key) DO NOTHING RETURNING key"
 )
+_CLAIMED = "EXISTS (SELECT FROM claim)"
+
+
+def _claim_params(envelope: dict, step: str) -> dict:
+    return {"inbox_key": _key(envelope, step), "inbox_event_type": envelope["type"]}
 
 
 def _count_duplicate(envelope: dict, fresh: bool) -> None:

@@ -3,7 +3,7 @@ import threading
 import uuid
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import DataError, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -61,12 +61,13 @@ def test_a_failing_effect_releases_the_claim():
 
 
 def _count_once(envelope, user_id, *, value="1") -> bool:
-    return inbox_apply(
+    fresh, _ = inbox_apply(
         envelope,
         using="db0",
-        effect="UPDATE auth_user SET last_name = last_name || %s WHERE id = %s AND {claimed}",
-        params=[value, user_id],
+        effects={"counted": "UPDATE auth_user SET last_name = last_name || %(value)s WHERE id = %(id)s AND {claimed}"},
+        params={"value": value, "id": user_id},
     )
+    return fresh
 
 
 def test_inbox_apply_claims_and_applies_in_one_statement_once():
@@ -87,6 +88,25 @@ def test_inbox_apply_records_no_claim_when_its_effect_fails():
     assert not InboxEvent.objects.using("db0").filter(key=envelope["id"]).exists()
     assert _count_once(envelope, user.id)
     assert User.objects.using("db0").get(id=user.id).last_name == "1"
+
+
+def test_inbox_apply_chains_effects_and_returns_their_rows_the_first_time_only():
+    user = User.objects.using("db0").create(username="chained", last_name="")
+    effects = {
+        "renamed": "UPDATE auth_user SET last_name = %(name)s WHERE id = %(id)s AND {claimed} RETURNING last_name",
+        "grouped": "INSERT INTO auth_group (name) SELECT 'group-' || last_name FROM renamed RETURNING name",
+    }
+    result = "SELECT renamed.last_name, grouped.name FROM renamed, grouped"
+
+    def apply(envelope, user_id):
+        return inbox_apply(envelope, using="db0", effects=effects, params={"name": "x", "id": user_id}, result=result)
+
+    envelope = make_envelope("order.placed", PLACED)
+    assert apply(envelope, user.id) == (True, [("x", "group-x")])
+    assert apply(envelope, user.id) == (False, [])
+    assert Group.objects.using("db0").filter(name="group-x").count() == 1
+    # claimed, but no row to change: the claim is recorded, and no row comes back
+    assert apply(make_envelope("order.placed", PLACED), user.id + 1000) == (True, [])
 
 
 def test_publish_writes_the_outbox_in_the_transaction_and_relays_after_commit(monkeypatch):

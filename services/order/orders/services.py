@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from prometheus_client import Counter
 
@@ -20,7 +20,7 @@ from shared.db.ids import shard_of
 from shared.db.scatter import on_shards
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.events.envelope import derived_event_id
-from shared.events.inbox import inbox
+from shared.events.inbox import inbox, inbox_apply
 from shared.events.outbox import publish
 
 # The saga's steps as they commit: placed (pending), confirmed, rejected (product had no stock), timed_out
@@ -169,31 +169,35 @@ def order_cancel(*, user_id: int, order_id: int) -> Order:
     return _order_read(alias=alias, order_id=order_id)
 
 
-def _settle_pending(*, alias: str, order_id: int, status: str, reason: str) -> tuple[int, Decimal] | None:
-    """Move a pending order to `status` and add the step to its history, in one statement; return the
-    order's user and total, or None when it was no longer pending (or not there).
+def _claim_and_settle(
+    envelope: dict, *, alias: str, order_id: int, status: str, reason: str
+) -> tuple[bool, tuple[int, Decimal] | None]:
+    """Claim product's answer in the inbox and, if the order is still pending, move it to `status` and
+    add the step to its history, all in one statement. Returns whether the answer was new, and the
+    order's user and total if it was settled now (None when it was no longer pending, or not there).
 
-    One data-modifying `WITH` (UPDATE ... RETURNING, then the history INSERT from what it returned)
-    where the ORM needs three statements: a `SELECT ... FOR UPDATE`, the UPDATE (Django's `update()`
-    returns only a count) and the INSERT. The UPDATE's row lock holds until the caller's transaction
-    ends, and a concurrent cancel is seen: the UPDATE waits for its lock, then finds the row no longer
-    pending, and nothing is written.
+    One data-modifying `WITH` (`inbox_apply`: the claim, the UPDATE ... RETURNING, then the history
+    INSERT from what it returned) where the ORM needs four statements: the claim, a `SELECT ... FOR
+    UPDATE`, the UPDATE (Django's `update()` returns only a count) and the INSERT. The UPDATE's row lock
+    holds until the caller's transaction ends, and a concurrent cancel is seen: the UPDATE waits for
+    its lock, then finds the row no longer pending, and nothing is written.
     """
-    sql = f"""
-        WITH settled AS (
-            UPDATE {Order._meta.db_table} SET status = %(status)s, updated_at = now()
-            WHERE id = %(order_id)s AND status = %(pending)s
-            RETURNING id, user_id, total
-        ), logged AS (
-            INSERT INTO {OrderStatusChange._meta.db_table} (order_id, status, reason, created_at, updated_at)
-            SELECT id, %(status)s, %(reason)s, now(), now() FROM settled
-        )
-        SELECT user_id, total FROM settled
-    """
-    params = {"status": status, "order_id": order_id, "pending": Order.Status.PENDING, "reason": reason}
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    settled = (
+        f"UPDATE {Order._meta.db_table} SET status = %(status)s, updated_at = now() "
+        "WHERE id = %(order_id)s AND status = %(pending)s AND {claimed} RETURNING id, user_id, total"
+    )
+    logged = (
+        f"INSERT INTO {OrderStatusChange._meta.db_table} (order_id, status, reason, created_at, updated_at) "
+        "SELECT id, %(status)s, %(reason)s, now(), now() FROM settled"
+    )
+    fresh, rows = inbox_apply(
+        envelope,
+        using=alias,
+        effects={"settled": settled, "logged": logged},
+        params={"status": status, "order_id": order_id, "pending": Order.Status.PENDING, "reason": reason},
+        result="SELECT user_id, total FROM settled",
+    )
+    return fresh, rows[0] if rows else None
 
 
 def _stock_outcome_apply(envelope: dict, *, reserved: bool) -> None:
@@ -201,12 +205,12 @@ def _stock_outcome_apply(envelope: dict, *, reserved: bool) -> None:
     payload = envelope["payload"]
     order_id = int(payload["order_id"])
     alias = shards.primary_for_id(order_id)
-    with inbox(envelope, using=alias) as fresh:
+    status = Order.Status.CONFIRMED if reserved else Order.Status.REJECTED
+    reason = "" if reserved else payload.get("reason", "")
+    with transaction.atomic(using=alias):
+        fresh, settled = _claim_and_settle(envelope, alias=alias, order_id=order_id, status=status, reason=reason)
         if not fresh:
             return
-        status = Order.Status.CONFIRMED if reserved else Order.Status.REJECTED
-        reason = "" if reserved else payload.get("reason", "")
-        settled = _settle_pending(alias=alias, order_id=order_id, status=status, reason=reason)
         if settled is not None:
             user_id, total = settled
             _count_on_commit(str(status), alias=alias)

@@ -231,11 +231,13 @@ def user_stats_record(*, envelope: dict) -> None:
     """
     payload = envelope["payload"]
     user_id = int(payload["user_id"])
-    table = User._meta.db_table
+    counted = (
+        f"UPDATE {User._meta.db_table} SET orders_count = orders_count + 1, orders_total = orders_total + %(total)s "
+        "WHERE id = %(user_id)s AND {claimed}"
+    )
     inbox_apply(
         envelope,
         using=shards.primary_for_id(user_id),
-        effect=f"UPDATE {table} SET orders_count = orders_count + 1, orders_total = orders_total + %s "
-        "WHERE id = %s AND {claimed}",
-        params=[Decimal(payload["total"]), user_id],
+        effects={"counted": counted},
+        params={"total": Decimal(payload["total"]), "user_id": user_id},
     )

@@ -1,11 +1,13 @@
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from orders import clients
 from orders.events import on_stock_rejected, on_stock_reserved, on_user_deleted
 from orders.models import Order
 from orders.selectors import order_get, order_list
 from orders.services import order_cancel, order_place
-from shared.db import ids
+from shared.db import ids, shards
 from shared.events.envelope import make_envelope
 from shared.events.models import OutboxEvent
 
@@ -45,6 +47,15 @@ def test_reserved_confirms_once_and_announces_it(order):
     assert [h.status for h in order.history.all()] == ["pending", "confirmed"]
     (confirmed,) = _events("order.confirmed")
     assert confirmed.envelope["payload"] == {"order_id": str(order.id), "user_id": str(USER), "total": str(order.total)}
+
+
+def test_the_answer_is_claimed_and_the_order_settled_in_one_statement(order):
+    envelope = make_envelope("stock.reserved", {"order_id": str(order.id), "user_id": str(USER)})
+    with CaptureQueriesContext(connections[shards.primary_for_id(order.id)]) as queries:
+        on_stock_reserved(envelope)
+    claims = [query["sql"] for query in queries.captured_queries if "events_inboxevent" in query["sql"]]
+    assert len(claims) == 1
+    assert "UPDATE orders_order" in claims[0] and "INSERT INTO orders_orderstatuschange" in claims[0]
 
 
 def test_rejected_order_and_cancel_after_confirmation_releases_stock(order):

@@ -3,7 +3,7 @@ every shard server all or nothing (never below zero), and give them back when th
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F
 
 from products.caching import product_stock_changed
@@ -11,7 +11,7 @@ from products.models import Product
 from shared.db import shards
 from shared.db.scatter import group_ids_by_server
 from shared.events.envelope import derived_event_id
-from shared.events.inbox import inbox, inbox_result, set_inbox_result
+from shared.events.inbox import inbox, inbox_apply, inbox_result, set_inbox_result
 from shared.events.outbox import publish
 
 
@@ -32,12 +32,18 @@ def _stock_changed(alias: str, product_id: int) -> None:
     transaction.on_commit(lambda: product_stock_changed(product_ids=[product_id]), using=alias)
 
 
-def _take(alias: str, product_id: int, quantity: int) -> int:
-    taken = (
-        Product.objects.using(alias)
-        .filter(id=product_id, is_active=True, stock__gte=quantity)
-        .update(stock=F("stock") - quantity)
-    )
+# Taking stock: one conditional UPDATE, all or nothing for its row, never below zero. `{claimed}` is the
+# inbox claim when the take is the whole effect of an event (`inbox_apply`), else true.
+_TAKE = (
+    f"UPDATE {Product._meta.db_table} SET stock = stock - %(quantity)s "
+    "WHERE id = %(product_id)s AND is_active AND stock >= %(quantity)s AND {claimed} RETURNING id"
+)
+
+
+def _take(alias: str, product_id: int, quantity: int) -> bool:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_TAKE.format(claimed="true"), {"product_id": product_id, "quantity": quantity})
+        taken = cursor.fetchone() is not None
     if taken:
         _stock_changed(alias, product_id)
     return taken
@@ -93,6 +99,21 @@ def stock_reserve_for_order(envelope: dict) -> None:
 
 def _reserve_on_one_server(envelope: dict, alias: str, quantities: dict[int, int]) -> None:
     """Every item on one server (the common case): reservation and outcome in one transaction."""
+    if len(quantities) == 1:  # one item: the claim and the take are one statement
+        ((product_id, quantity),) = quantities.items()
+        with transaction.atomic(using=alias):
+            fresh, taken = inbox_apply(
+                envelope,
+                using=alias,
+                effects={"taken": _TAKE},
+                params={"product_id": product_id, "quantity": quantity},
+                result="SELECT id FROM taken",
+            )
+            if fresh:
+                if taken:
+                    _stock_changed(alias, product_id)
+                _publish_outcome(envelope, using=alias, rejected=not taken)
+        return
     with inbox(envelope, using=alias) as fresh:
         if fresh:
             _publish_outcome(envelope, using=alias, rejected=not _reserve_on_server(alias, quantities))

@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from products.models import Product
 from products.services import catalog, stock
@@ -51,6 +53,30 @@ def test_reserves_on_every_server_and_a_redelivery_changes_nothing(two_servers):
     stock.stock_reserve_for_order(envelope)
     assert (_stock(a), _stock(b)) == (3, 2)
     assert _outcomes() == ["stock.reserved"]
+
+
+def test_one_item_is_claimed_and_taken_in_one_statement_once(two_servers, monkeypatch):
+    a, _ = two_servers
+    changed = []
+    monkeypatch.setattr(stock, "product_stock_changed", lambda product_ids: changed.append(product_ids))
+    envelope = _placed([{"product_id": str(a.id), "quantity": 2}])
+    with CaptureQueriesContext(connections[shards.primary_for_id(a.id)]) as queries:
+        stock.stock_reserve_for_order(envelope)
+    stock.stock_reserve_for_order(envelope)  # redelivered: nothing more is taken or announced
+    assert _stock(a) == 3
+    assert _outcomes() == ["stock.reserved"]
+    assert changed == [[a.id]]  # the product's cached stock is refreshed once, after the commit
+    claims = [query["sql"] for query in queries.captured_queries if "events_inboxevent" in query["sql"]]
+    assert len(claims) == 1 and "products_product" in claims[0]  # the claim and the take: one statement
+
+
+def test_one_item_short_of_stock_is_rejected_and_nothing_is_taken(two_servers):
+    a, _ = two_servers
+    envelope = _placed([{"product_id": str(a.id), "quantity": 9}])
+    stock.stock_reserve_for_order(envelope)
+    stock.stock_reserve_for_order(envelope)
+    assert _stock(a) == 5
+    assert _outcomes() == ["stock.rejected"]
 
 
 def test_shortage_on_one_server_gives_back_the_other_and_rejects(two_servers):
