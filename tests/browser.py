@@ -5,9 +5,12 @@ as a person would, without a browser download or a WebDriver."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -25,16 +28,16 @@ class Chromium:
     def __enter__(self) -> Chromium:
         binary = shutil.which("chromium")
         assert binary, "no chromium on this machine: `make browser` installs Debian's"
-        self._profile = tempfile.TemporaryDirectory(prefix="chromium-")
+        self._profile = tempfile.mkdtemp(prefix="chromium-")
         self._process = subprocess.Popen(
             [
                 binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
                 "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-                f"--user-data-dir={self._profile.name}", f"--window-size={self.size[0]},{self.size[1]}", "about:blank",
+                f"--user-data-dir={self._profile}", f"--window-size={self.size[0]},{self.size[1]}", "about:blank",
             ],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
-        port_file = Path(self._profile.name) / "DevToolsActivePort"
+        port_file = Path(self._profile) / "DevToolsActivePort"
         deadline = time.monotonic() + self.timeout
         while not (port_file.exists() and port_file.read_text().strip()):
             assert time.monotonic() < deadline and self._process.poll() is None, "chromium did not start"
@@ -48,9 +51,26 @@ class Chromium:
         try:
             self._socket.close()
         finally:
-            self._process.terminate()
+            # the browser and every process it started (renderer, utility, crash handler: its own session)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGTERM)
             self._process.wait(timeout=10)
-            self._profile.cleanup()
+            self._remove_profile()
+
+    def _remove_profile(self) -> None:
+        """Delete the profile once nothing writes to it: a child of the browser can still write its last
+        files for a moment after the browser itself has exited (CI once met 'Directory not empty')."""
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                shutil.rmtree(self._profile)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def send(self, method: str, **params) -> dict:
         """One DevTools command and its result (events that arrive meanwhile are skipped)."""
