@@ -175,6 +175,12 @@ class ServiceClient:
                 self.replicas.mark_down(address)
                 if not (_never_reached_server(exc) or method in IDEMPOTENT_METHODS):
                     raise UpstreamUnavailable(f"The {self.service} service dropped the request.") from exc
+                if retried < self.retries:
+                    # a kept-alive connection the replica closed as it was reused, or a replica that
+                    # restarted: other replicas come first, else this one again on a new connection
+                    # (with a single replica this answered 503 at once)
+                    retried += 1
+                    tried.discard(address)
                 continue
             except HTTPError as exc:
                 raise UpstreamUnavailable(f"The {self.service} service did not answer.") from exc

@@ -8,7 +8,7 @@ import pytest
 
 from shared import deadline
 from shared.clients import ServiceClient
-from shared.errors import UpstreamTimeout
+from shared.errors import UpstreamTimeout, UpstreamUnavailable
 
 
 @pytest.fixture
@@ -22,6 +22,9 @@ def upstream(settings):
             seen.append({"method": self.command, "budget": self.headers.get(deadline.HEADER)})
             status, delay, headers = script.pop(0) if script else (200, 0.0, {})
             time.sleep(delay)
+            if status == 0:  # the connection is closed without an answer, as a replica dropping it
+                self.close_connection = True
+                return
             self.send_response(status)
             for name, value in {**headers, "Content-Length": "2"}.items():
                 self.send_header(name, value)
@@ -62,6 +65,20 @@ def test_an_idempotent_call_is_retried_once_on_a_bad_gateway_and_a_post_is_not(u
     script.clear()
     script.append((502, 0, {}))
     assert client.request("POST", "/").status_code == 502 and len(seen) == 5
+
+
+def test_a_dropped_connection_is_retried_once_on_the_only_replica_for_a_get_not_a_post(upstream):
+    client, script, seen = upstream
+    script += [(0, 0, {}), (200, 0, {})]
+    assert client.get("/").status_code == 200 and len(seen) == 2
+    script += [(0, 0, {}), (0, 0, {})]
+    with pytest.raises(UpstreamUnavailable):
+        client.get("/")
+    assert len(seen) == 4  # one retry, not more
+    script.append((0, 0, {}))
+    with pytest.raises(UpstreamUnavailable):
+        client.request("POST", "/")
+    assert len(seen) == 5
 
 
 def test_a_503_that_says_when_to_come_back_is_passed_on_not_retried(upstream):
