@@ -10,8 +10,17 @@ UNIT_TARGETS := gateway user product order shared
 # The Debian bookworm image every image builds FROM (compose passes it as the build argument BASE_IMAGE;
 # alone, compose uses debian:bookworm): `make bootstrap` makes it, with debootstrap when no registry answers.
 export BASE_IMAGE ?= scaling-django/base:bookworm
+# MODE=services (the default): the user, product and order services; MODE=monolith: the same domains' apps
+# in one Django process (monolith/, compose profile monolith) behind the same gateway and edge, on the same
+# data tier. `$(call IN,user)` is where a domain's command runs: its service's container, or the monolith's.
+MODE ?= services
+MONOLITH_REPLACES := user product order user-worker product-worker order-worker
+IN = $(if $(filter monolith,$(MODE)),-e DOMAIN=$(1) monolith,$(1))
+ifeq ($(filter $(MODE),services monolith),)
+$(error MODE is services or monolith, not '$(MODE)')
+endif
 
-.PHONY: help up up-haproxy down logs ps seed backup restore scale scale-release bench bench-sizes test unit integration images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
+.PHONY: help up up-haproxy down logs ps seed backup restore scale scale-release route bench bench-sizes test unit integration integration-monolith images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,11 +46,20 @@ lock: ## re-resolve requirements/base.in into requirements.lock for Python 3.11.
 
 images: bootstrap wheelhouse ## build every image (docker compose build, FROM $BASE_IMAGE, wheels from .wheelhouse)
 	@echo "--> building images FROM $(BASE_IMAGE)"
-	@$(COMPOSE) build --quiet
+	@$(COMPOSE) --profile monolith build --quiet
 
-up: env images ## build and start the whole platform, seed it, print where to go
+up: env images ## build and start the whole platform, seed it, print where to go (MODE=monolith: as one monolith)
+ifeq ($(MODE),monolith)
+	@echo "--> starting the stack with the monolith in place of the services (docker compose --profile monolith up -d --wait)"
+	@$(COMPOSE) --profile monolith up -d --wait --remove-orphans
+	@$(COMPOSE) exec -T gateway python -m gateway.routing all monolith
+	@$(COMPOSE) stop $(MONOLITH_REPLACES)
+else
 	@echo "--> starting the stack (docker compose up -d --wait)"
 	@$(COMPOSE) up -d --wait --remove-orphans
+	@$(COMPOSE) exec -T gateway python -m gateway.routing reset >/dev/null
+	@$(COMPOSE) --profile monolith rm --stop --force monolith monolith-worker >/dev/null 2>&1 || true
+endif
 	@$(MAKE) --no-print-directory seed
 	@echo "--> ready"
 	@echo "    API:      http://127.0.0.1:$${HTTP_PORT:-8080}/api/"
@@ -52,16 +70,16 @@ up: env images ## build and start the whole platform, seed it, print where to go
 up-haproxy: up ## also start HAProxy, the other edge, beside nginx (profile haproxy; stats on 127.0.0.1 only)
 	@echo "--> starting HAProxy (docker compose --profile haproxy up -d --wait haproxy)"
 	@$(COMPOSE) --profile haproxy build --quiet haproxy
-	@$(COMPOSE) --profile haproxy up -d --wait haproxy
+	@$(COMPOSE) --profile haproxy up -d --wait --no-deps haproxy
 	@echo "    API:      http://127.0.0.1:$${HAPROXY_PORT:-8081}/api/"
 	@echo "    stats:    http://127.0.0.1:$${HAPROXY_STATS_PORT:-8404}/stats"
 
 down: ## stop and remove the containers (data volumes are kept; `make clean` drops them)
 	@echo "--> stopping the stack"
-	@$(COMPOSE) --profile test --profile haproxy --profile restore down --remove-orphans
+	@$(COMPOSE) --profile test --profile haproxy --profile restore --profile monolith down --remove-orphans
 
 clean: ## stop everything and delete all data volumes
-	@$(COMPOSE) --profile test --profile haproxy --profile restore down --remove-orphans --volumes
+	@$(COMPOSE) --profile test --profile haproxy --profile restore --profile monolith down --remove-orphans --volumes
 
 logs: ## follow the logs of every container (SERVICE=name for one)
 	@$(COMPOSE) logs -f --tail 100 $(if $(filter command line,$(origin SERVICE)),$(SERVICE))
@@ -72,15 +90,15 @@ ps: ## list the containers and their health
 SIZE ?= small
 seed: ## the admin account and the demo catalog (idempotent); SIZE=large adds 2M products, 1M users, 2M orders
 	@echo "--> seeding the admin account and the demo catalog"
-	@$(COMPOSE) exec -T user python manage.py seed_admin
-	@$(COMPOSE) exec -T product python manage.py seed_catalog
+	@$(COMPOSE) exec -T $(call IN,user) python manage.py seed_admin
+	@$(COMPOSE) exec -T $(call IN,product) python manage.py seed_catalog
 ifeq ($(SIZE),large)
 	@echo "--> seeding the large data set (COPY in chunks; a second run adds nothing)"
 	@start=$$(date +%s); \
-	$(COMPOSE) exec -T product python manage.py seed_catalog --large && \
+	$(COMPOSE) exec -T $(call IN,product) python manage.py seed_catalog --large && \
 	$(COMPOSE) exec -T -e SEED_USER_PASSWORD="$$(grep -E '^SEED_USER_PASSWORD=' .env | cut -d= -f2-)" \
-		user python manage.py seed_users && \
-	$(COMPOSE) exec -T order python manage.py seed_orders && \
+		$(call IN,user) python manage.py seed_users && \
+	$(COMPOSE) exec -T $(call IN,order) python manage.py seed_orders && \
 	echo "--> large data set written in $$(( $$(date +%s) - start )) s; waiting for the standbys to replay it" && \
 	$(PY3) deploy/scripts/standbys_caught_up.py
 else ifneq ($(SIZE),small)
@@ -102,6 +120,9 @@ scale: ## run N replicas of SERVICE, e.g. make scale SERVICE=product N=3 (pins i
 	@echo "--> scaling $(SERVICE) to $(N) (pinned; make scale-release SERVICE=$(SERVICE) gives it back to the autoscaler)"
 	@$(COMPOSE) exec -T autoscaler python3 -m autoscaler pin $(SERVICE) $(N)
 	@$(COMPOSE) up -d --wait --no-recreate --scale $(SERVICE)=$(N) $(SERVICE)
+
+route: ## send a path prefix to another upstream at run time, e.g. make route PREFIX=/api/products/ TO=product
+	@$(COMPOSE) exec -T gateway python -m gateway.routing set $(PREFIX) $(TO)
 
 scale-release: ## give SERVICE back to the autoscaler, e.g. make scale-release SERVICE=product
 	@$(COMPOSE) exec -T autoscaler python3 -m autoscaler release $(SERVICE)
@@ -137,7 +158,24 @@ integration: export HAPROXY_LOGIN_LIMIT ?= 600
 integration: export HAPROXY_API_LIMIT ?= 20000
 integration: venv browser up-haproxy ## cross-service tests through nginx (and HAProxy) on 127.0.0.1 (brings the stack up to date first)
 	@echo "--> integration tests (tests/) against http://127.0.0.1:$${HTTP_PORT:-8080}"
-	@$(PY) -m pytest tests
+	@$(PY) -m pytest tests --ignore=tests/monolith
+
+# The cross-service suite again with the monolith in place of the services (MODE=monolith), and the
+# monolith's own tests (tests/monolith/). Tests marked `topology` (scaling one service, stopping one, its
+# own health report) are about the services; the files left out are about the platform around them
+# (edge, HAProxy, failover, backups, signals, Swarm, Kubernetes), the same in both modes, and run once.
+# Leaves the stack in MODE=monolith.
+MONOLITH_SUITE := tests/monolith tests/test_auth.py tests/test_orders.py tests/test_products.py \
+	tests/test_pagination.py tests/test_paths.py tests/test_events.py tests/test_hostile_input.py \
+	tests/test_admin.py tests/test_platform.py tests/test_data_tier.py tests/test_contract.py
+integration-monolith: export NGINX_LOGIN_RATE ?= 600r/m
+integration-monolith: export NGINX_LOGIN_BURST ?= 300
+integration-monolith: export NGINX_API_RATE ?= 1000r/s
+integration-monolith: export NGINX_API_BURST ?= 2000
+integration-monolith: venv ## the API suite against the monolith (make up MODE=monolith), and the monolith's own tests
+	@$(MAKE) --no-print-directory up MODE=monolith
+	@echo "--> integration tests against the monolith: $(MONOLITH_SUITE)"
+	@PLATFORM_MODE=monolith $(PY) -m pytest -m "not topology" $(MONOLITH_SUITE)
 
 browser: ## headless Chromium (Debian's) for the test of the /ops/ page (tests/test_ops.py)
 	@command -v chromium >/dev/null || { echo "--> installing chromium (headless page tests)"; \
@@ -147,7 +185,7 @@ vendor-charts: ## vendor the /ops/ page's charting library (uPlot, from npm, che
 	@bash deploy/scripts/vendor-uplot.sh
 
 # the integration tests include the Docker Swarm smoke test (tests/test_swarm.py; `make swarm-test` alone)
-test: k8s-validate unit integration ## every test: Kubernetes offline validation, unit tests, then the integration tests (Swarm smoke included)
+test: k8s-validate unit integration integration-monolith ## every test: Kubernetes offline validation, unit tests, the integration tests (Swarm smoke included), then the API suite against the monolith
 
 lint: venv ## ruff: lint rules and formatting (settings in pyproject.toml)
 	@.venv/bin/ruff check .

@@ -1,6 +1,6 @@
 """`GET /health/`: is this service able to do its work?  `GET /health/live/`: is this process up?
 
-    {"status": "healthy"|"degraded"|"unhealthy", "service": "product",
+    {"status": "healthy"|"degraded"|"unhealthy", "service": "product",  (the monolith: one per domain)
      "database": {"db0": "ok", "db0_replica": "ok", ...}, "cache": "ok",
      "servers": {"db0": {"leader": "product-db-0", "standbys": [{"member": "product-db-0-replica",
                  "state": "streaming", "sync_state": "sync", "replay_lag_seconds": 0.0}]}, ...}}
@@ -27,6 +27,7 @@ from django.core.cache import cache
 from django.db import connections
 from django.http import JsonResponse
 
+from shared import domains
 from shared.db import roles, shards
 
 
@@ -52,7 +53,8 @@ def _ask_every_alias() -> tuple[dict[str, str], dict[str, dict]]:
     topology = shards.topology()
     sql = {primary: roles.STANDBYS_SQL for primary in topology}
     sql |= {replica: roles.LEADER_SQL for server in topology.values() for replica in server.replicas}
-    answers = {alias: _check_database(alias, sql.get(alias, "SELECT 1")) for alias in connections if alias != "default"}
+    aliases = [alias for primary, server in topology.items() for alias in (primary, *server.replicas)]
+    answers = {alias: _check_database(alias, sql.get(alias, "SELECT 1")) for alias in aliases}
     servers = {
         primary: roles.describe(answers[primary][1], [row for r in server.replicas for row in answers[r][1]])
         for primary, server in topology.items()
@@ -60,15 +62,30 @@ def _ask_every_alias() -> tuple[dict[str, str], dict[str, dict]]:
     return {alias: state for alias, (state, _) in answers.items()}, servers
 
 
-def health_report() -> tuple[dict, int]:
+def _domain_report() -> tuple[dict, bool]:
+    """The current domain's report, and whether all its primaries answer."""
     databases, servers = _ask_every_alias()
     cache_state = _check_cache()
     primaries_ok = all(databases[alias] == "ok" for alias in shards.primaries())
     everything_ok = primaries_ok and cache_state == "ok" and all(v == "ok" for v in databases.values())
     status = "healthy" if everything_ok else ("degraded" if primaries_ok else "unhealthy")
-    body = {"status": status, "service": settings.SERVICE_NAME, "database": databases, "cache": cache_state}
+    body = {"status": status, "service": domains.current(), "database": databases, "cache": cache_state}
     body["servers"] = servers
-    return body, 200 if primaries_ok else 503
+    return body, primaries_ok
+
+
+def health_report() -> tuple[dict, int]:
+    """A service's report; the monolith's is each domain's, under `domains`, and the worst status of them."""
+    if not domains.is_monolith():
+        body, primaries_ok = _domain_report()
+        return body, 200 if primaries_ok else 503
+    reports = {}
+    for domain in domains.names():
+        with domains.use(domain):
+            reports[domain] = _domain_report()
+    worst = min((body["status"] for body, _ in reports.values()), key=["unhealthy", "degraded", "healthy"].index)
+    body = {"status": worst, "service": settings.SERVICE_NAME, "domains": {d: b for d, (b, _) in reports.items()}}
+    return body, 200 if all(ok for _, ok in reports.values()) else 503
 
 
 def health_view(request):

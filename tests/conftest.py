@@ -39,6 +39,14 @@ from support import (
 SCALED_SERVICES = ("gateway", "user", "product", "order", "user-worker", "product-worker", "order-worker")
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "topology: about the services' own topology (scaling one, stopping one, its replicas): not run against the "
+        "monolith (`make integration-monolith` deselects them)",
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def scaled_services_pinned():
     """The suite scales services itself and loads them hard at times: as a human's `make scale` does, it

@@ -120,6 +120,16 @@ def sign_in(email: str, password: str, base_url: str = BASE_URL) -> tuple[Client
     return client, response
 
 
+# `make integration-monolith` runs the API suite against the monolith (MODE=monolith): PLATFORM_MODE=monolith
+PLATFORM_MODE = os.environ.get("PLATFORM_MODE", "services")
+
+
+def process_of(domain: str) -> list[str]:
+    """`docker compose exec` arguments that run a command in the process of `domain` (user, product, order):
+    its service's container, or the monolith's with DOMAIN naming the domain (monolith/manage.py)."""
+    return ["-e", f"DOMAIN={domain}", "monolith"] if PLATFORM_MODE == "monolith" else [domain]
+
+
 def compose(*args: str, timeout: int = 120) -> str:
     result = subprocess.run(
         ["docker", "compose", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=True
@@ -127,19 +137,31 @@ def compose(*args: str, timeout: int = 120) -> str:
     return result.stdout
 
 
+def hostnames(service: str) -> set[str]:
+    """The hostnames of a compose service's running containers: what their answers carry in X-Served-By."""
+    count = len(compose("ps", "-q", service).split())
+    return {compose("exec", "-T", "--index", str(n), service, "hostname").strip() for n in range(1, count + 1)}
+
+
 def autoscaler(*args: str) -> str:
     """`python3 -m autoscaler ARGS` in the autoscaler container (pin, release)."""
     return compose("exec", "-T", "autoscaler", "python3", "-m", "autoscaler", *args)
 
 
-def send_event(worker: str, envelope: dict, times: int) -> None:
-    """Put `envelope` on the queues of its consumers `times` times, from inside `worker` (as a relay would)."""
+def worker_of(domain: str) -> str:
+    """The compose service of the Celery worker that handles `domain`'s events."""
+    return "monolith-worker" if PLATFORM_MODE == "monolith" else f"{domain}-worker"
+
+
+def send_event(domain: str, envelope: dict, times: int) -> None:
+    """Put `envelope` on the queues of its consumers `times` times, from inside a process of `domain` (as a
+    relay would)."""
     code = (
         "import json, sys; from shared.events.outbox import send; "
         f"envelope = json.loads({json.dumps(json.dumps(envelope))}); "
         f"[send(envelope) for _ in range({times})]"
     )
-    compose("exec", "-T", worker, "python", "manage.py", "shell", "-c", code)
+    compose("exec", "-T", *process_of(domain), "python", "manage.py", "shell", "-c", code)
 
 
 def event_envelope(event_type: str, payload: dict) -> dict:

@@ -10,6 +10,8 @@ import re
 import time
 import uuid
 
+import pytest
+
 from support import BASE_URL, PASSWORD, Client, assert_error, compose, psql, register, server_of, wait_for
 
 SERVICES = ("user", "product", "order")
@@ -127,6 +129,7 @@ def test_an_account_deactivated_in_the_user_admin_can_no_longer_log_in_or_refres
     assert refreshed.status_code == 401, refreshed.text
 
 
+@pytest.mark.topology  # scales the product service
 def test_the_staff_session_is_served_by_every_product_replica_and_outlives_a_redis_restart(staff):
     compose("up", "-d", "--wait", "--no-recreate", "--scale", "product=3", "product", timeout=300)
     try:

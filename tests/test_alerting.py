@@ -114,7 +114,7 @@ def test_a_dead_letter_raises_dead_letters_present():
     # when: an event the user service cannot read (an unknown envelope version) reaches its worker
     bad = event_envelope("order.confirmed", {"user_id": "1"})
     bad["version"] = 99
-    send_event("user-worker", bad, times=1)
+    send_event("user", bad, times=1)
     # then: it is a dead letter on a user primary, and the alert reaches Alertmanager
     wait_for(lambda: any(server.startswith("user-db-") for server in firing()), timeout=90, interval=5)
 

@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import jwt
 import pytest
 
-from support import PASSWORD, Client, User, assert_error, compose, login, psql, register, server_of
+from support import PASSWORD, Client, User, assert_error, compose, login, process_of, psql, register, server_of
 
 NEW_PASSWORD = "another-horse-staple-7"
-# the user service's REFRESH_GRACE_SECONDS (services/user/config/settings/base.py)
+# the user domain's REFRESH_GRACE_SECONDS (services/user/users/domain_settings.py)
 REFRESH_GRACE_SECONDS = float(os.environ.get("REFRESH_GRACE_SECONDS", "5"))
 
 
@@ -166,7 +166,7 @@ def test_access_token_is_short_lived_rs256_with_issuer_and_audience(user):
 
 
 def _private_key() -> str:
-    return compose("exec", "-T", "user", "cat", "/keys/private/jwt_private.pem")
+    return compose("exec", "-T", *process_of("user"), "cat", "/keys/private/jwt_private.pem")
 
 
 def _claims(user, **changes) -> dict:

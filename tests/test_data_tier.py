@@ -7,7 +7,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from support import ROOT, Client, compose, login, psql, register, server_of, standby_of, wait_for
+from support import ROOT, Client, compose, login, process_of, psql, register, server_of, standby_of, wait_for
 
 USERS_ON = "SELECT count(*) FROM users_user WHERE id = ANY('{%s}'::bigint[])"
 
@@ -182,7 +182,9 @@ def test_moving_a_logical_shard_under_read_traffic_loses_no_row_and_fails_no_rea
     reader = threading.Thread(target=read_constantly)
     reader.start()
     try:
-        out = compose("exec", "-T", "user", "python", "manage.py", "move_shard", "--shard", str(shard), "--to", "db1")
+        out = compose(
+            "exec", "-T", *process_of("user"), "python", "manage.py", "move_shard", "--shard", str(shard), "--to", "db1"
+        )
         time.sleep(1)
     finally:
         stop.set()
@@ -194,7 +196,9 @@ def test_moving_a_logical_shard_under_read_traffic_loses_no_row_and_fails_no_rea
         # served from the new server: logins find the moved users there
         assert login(users[0]).access
     finally:
-        compose("exec", "-T", "user", "python", "manage.py", "move_shard", "--shard", str(shard), "--to", "db0")
+        compose(
+            "exec", "-T", *process_of("user"), "python", "manage.py", "move_shard", "--shard", str(shard), "--to", "db0"
+        )
     assert _shard_rows("user-db-0", shard) == before[0]
 
 

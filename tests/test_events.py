@@ -4,7 +4,19 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from support import compose, event_envelope, leader_of, login, psql, register, send_event, server_of, wait_for
+from support import (
+    compose,
+    event_envelope,
+    leader_of,
+    login,
+    process_of,
+    psql,
+    register,
+    send_event,
+    server_of,
+    wait_for,
+    worker_of,
+)
 
 TERMINAL = {"confirmed", "rejected", "cancelled"}
 
@@ -111,11 +123,11 @@ def test_killing_the_product_worker_mid_burst_loses_nothing_and_applies_nothing_
     placed = []
     for n in range(50):
         if n == 10:
-            compose("kill", "-s", "SIGKILL", "product-worker")
+            compose("kill", "-s", "SIGKILL", worker_of("product"))
         buyer = buyers[n % 5]
         product = products[n % 2]
         placed.append((buyer, product, _place(buyer, product, quantity=1 + n % 2)))
-    compose("start", "product-worker")
+    compose("start", worker_of("product"))
     confirmed = {p["id"]: 0 for p in products}
     for buyer, product, order_id in placed:
         status = _wait_terminal(buyer, [order_id], timeout=180)[order_id]
@@ -129,7 +141,7 @@ def test_killing_the_product_worker_mid_burst_loses_nothing_and_applies_nothing_
 
 def test_the_same_event_delivered_twice_has_one_effect(user):
     envelope = event_envelope("order.confirmed", {"order_id": "1", "user_id": user.id, "total": "5.00"})
-    send_event("user-worker", envelope, times=2)
+    send_event("user", envelope, times=2)
     wait_for(lambda: user.client.get("/api/users/me/", headers=user.auth).json()["orders_count"] >= 1, timeout=20)
     time.sleep(2)
     me = user.client.get("/api/users/me/", headers=user.auth).json()
@@ -137,18 +149,18 @@ def test_the_same_event_delivered_twice_has_one_effect(user):
 
 
 def _dead_letters(service: str) -> list[list[str]]:
-    out = compose("exec", "-T", service, "python", "manage.py", "dead_letters")
+    out = compose("exec", "-T", *process_of(service), "python", "manage.py", "dead_letters")
     return [line.split("\t") for line in out.splitlines() if line]
 
 
 def test_malformed_event_is_dead_lettered_without_crashing_the_worker(user):
     bad = event_envelope("order.confirmed", {"user_id": user.id})
     bad["version"] = 99
-    send_event("user-worker", bad, times=1)
+    send_event("user", bad, times=1)
     wait_for(lambda: any(row[2] == bad["id"] for row in _dead_letters("user")), timeout=20)
     # the worker still works
     good = event_envelope("order.confirmed", {"order_id": "1", "user_id": user.id, "total": "1.00"})
-    send_event("user-worker", good, times=1)
+    send_event("user", good, times=1)
     wait_for(lambda: user.client.get("/api/users/me/", headers=user.auth).json()["orders_count"] == 1, timeout=20)
 
 
@@ -161,7 +173,7 @@ def test_poison_event_goes_to_dead_letters_and_replay_applies_it_once():
     envelope = event_envelope("order.confirmed", {"order_id": "1", "user_id": user.id, "total": "3.00"})
     compose("stop", "user-db-1", "user-db-1-replica")
     try:
-        send_event("user-worker", envelope, times=1)
+        send_event("user", envelope, times=1)
         # when: every retry fails
         wait_for(lambda: any(row[2] == envelope["id"] for row in _dead_letters("user")), timeout=90, interval=1)
     finally:
@@ -170,7 +182,7 @@ def test_poison_event_goes_to_dead_letters_and_replay_applies_it_once():
     wait_for(lambda: leader_of("user-db-1"), timeout=60, interval=2)
     # then: after the cause is fixed, a replay applies it, and a second replay changes nothing
     letter = next(row for row in _dead_letters("user") if row[2] == envelope["id"])
-    compose("exec", "-T", "user", "python", "manage.py", "dead_letters", "--replay", letter[0])
+    compose("exec", "-T", *process_of("user"), "python", "manage.py", "dead_letters", "--replay", letter[0])
     # the replay is a new delivery with the whole retry budget (up to 1+2+4+8+16 s of backoff while the
     # restarted server's pools refill); on failure, say where it stands: the row itself and the letters
     try:
@@ -180,7 +192,7 @@ def test_poison_event_goes_to_dead_letters_and_replay_applies_it_once():
             f"replay not applied: row on user-db-1 {_user_stats(user.id)}, dead letters {_dead_letters('user')}"
         ) from None
     wait_for(lambda: user.client.get("/api/users/me/", headers=user.auth).json()["orders_count"] == 1, timeout=30)
-    compose("exec", "-T", "user", "python", "manage.py", "dead_letters", "--replay", letter[0])
+    compose("exec", "-T", *process_of("user"), "python", "manage.py", "dead_letters", "--replay", letter[0])
     time.sleep(3)
     me = user.client.get("/api/users/me/", headers=user.auth).json()
     assert (me["orders_count"], me["orders_total"]) == (1, "3.00")

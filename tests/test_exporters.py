@@ -61,7 +61,7 @@ def test_a_redelivered_event_counts_as_an_inbox_duplicate():
     duplicates = 'sum(events_inbox_duplicates_total{service="order-worker", event_type="user.deleted"})'
     before = _value(duplicates)
     # when: the same user.deleted reaches the order worker twice (the user exists; it has no orders)
-    send_event("order-worker", event_envelope("user.deleted", {"user_id": user.id}), times=2)
+    send_event("order", event_envelope("user.deleted", {"user_id": user.id}), times=2)
     # then: the second one had no effect, and the inbox counted it
     wait_for(lambda: _value(duplicates) >= before + 1, timeout=60, interval=2)
 

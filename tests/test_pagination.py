@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from support import Client, assert_error, compose, psql, server_of, wait_for
+from support import Client, assert_error, compose, process_of, psql, server_of, wait_for
 
 ORDERINGS = ["-created", "created", "price", "-price", "name", "-name"]
 NAMES = ["Lamp", "lamp", "Kettle", "Desk lamp", "Atlas", "Zebra toy"]
@@ -18,7 +18,7 @@ PAGE_SIZE = 5
 
 
 def _manage_shell(code: str) -> None:
-    compose("exec", "-T", "product", "python", "manage.py", "shell", "-c", code)
+    compose("exec", "-T", *process_of("product"), "python", "manage.py", "shell", "-c", code)
 
 
 class Category:

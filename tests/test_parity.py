@@ -53,6 +53,13 @@ COMPOSE_ONLY = {
     "haproxy": "the other edge of compose (profile haproxy); in Kubernetes the Ingress controller is the edge",
     "pg-restore": "`make restore`'s scratch server (profile restore); in Kubernetes a restore is a pod a person "
     "runs from the same image with PG_ROLE=restore",
+    "monolith": "compose's other mode (profile monolith, `make up MODE=monolith`); Kubernetes runs the services",
+    "monolith-worker": "the monolith's worker (profile monolith); Kubernetes runs the services' workers",
+}
+# compose volumes of configuration an operator changes at run time (with `make`): a ConfigMap in Kubernetes,
+# changed with `kubectl edit`, not a volume claim
+OPERATOR_CONFIG = {
+    ("gateway", "/routes"): "the gateway's routes file (gateway/routing.py; `make route`; ConfigMap gateway-routes)",
 }
 # compose services Kubernetes runs but the Swarm stack leaves out (why: deploy/swarm/render.py DROPPED)
 NOT_IN_SWARM = {"postgres-exporter", "alertmanager", "pgbouncer-exporter", "redis-cache-exporter", "nginx-exporter"}
@@ -593,7 +600,7 @@ def differences(services: dict[str, dict], docs: list[dict]) -> list[str]:
             ]
             if not covering:
                 found.append(f"{name}: nothing is mounted on {target} in Kubernetes")
-            elif not read_only and not any(claim for claim, _ in covering):
+            elif not read_only and (name, target) not in OPERATOR_CONFIG and not any(claim for claim, _ in covering):
                 found.append(f"{name}: {target} holds data in compose but is not on a volume claim in Kubernetes")
     for name in sorted(set(k8s) - set(compose) - set(K8S_ONLY_WORKLOADS)):
         found.append(f"{name}: a Kubernetes {k8s[name]['kind']} with no compose service (nor in K8S_ONLY_WORKLOADS)")

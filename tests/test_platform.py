@@ -1,8 +1,11 @@
 """The platform is up: health, routing through the gateway, JSON errors at the edge."""
 
+import pytest
+
 from support import Client, assert_error, assert_order_service_down_is_a_json_503
 
 
+@pytest.mark.topology  # each service's own report (the monolith's: tests/monolith)
 def test_health_reports_every_service_and_its_databases_and_cache_healthy():
     # when
     response = Client().get("/health/")
@@ -83,6 +86,7 @@ def test_openapi_schema_covers_the_whole_public_api_and_docs_render_offline():
     assert "immutable" in static.headers["Cache-Control"]
 
 
+@pytest.mark.topology  # the services' replicas
 def test_prometheus_scrapes_every_service_replica():
     import json
 
@@ -97,6 +101,7 @@ def test_prometheus_scrapes_every_service_replica():
     wait_for(targets, timeout=60, interval=2)
 
 
+@pytest.mark.topology  # the services' and workers' containers
 def test_request_id_reaches_the_services_and_the_workers_logs(user, products):
     from support import compose, wait_for
 
@@ -110,6 +115,7 @@ def test_request_id_reaches_the_services_and_the_workers_logs(user, products):
     wait_for(lambda: request_id in compose("logs", "--since", "2m", "order", "product-worker"), timeout=30, interval=1)
 
 
+@pytest.mark.topology  # stops the order service
 def test_a_service_that_is_down_is_a_json_503_from_the_gateway(user):
     assert_order_service_down_is_a_json_503(user)
 

@@ -113,7 +113,7 @@ def test_admin_creates_updates_and_deletes_a_product(admin):
 
 
 def test_seeding_again_changes_nothing():
-    from support import compose
+    from support import compose, process_of
 
     def counts():
         return [
@@ -122,8 +122,8 @@ def test_seeding_again_changes_nothing():
         ]
 
     before = counts()
-    out = compose("exec", "-T", "product", "python", "manage.py", "seed_catalog")
+    out = compose("exec", "-T", *process_of("product"), "python", "manage.py", "seed_catalog")
     assert "0 new products" in out
     assert counts() == before
     assert sum(int(c[0][0]) for c in before) >= 1000
-    assert "already there" in compose("exec", "-T", "user", "python", "manage.py", "seed_admin")
+    assert "already there" in compose("exec", "-T", *process_of("user"), "python", "manage.py", "seed_admin")

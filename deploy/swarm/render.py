@@ -88,6 +88,8 @@ DROPPED = {
     "queue-exporter": "only the compose autoscaler reads it",
     "haproxy": "compose's other edge (profile haproxy); Swarm's routing mesh publishes nginx",
     "pg-restore": "`make restore`'s scratch server (profile restore), run on one machine with compose",
+    "monolith": "compose's other mode (profile monolith, `make up MODE=monolith`); the stack runs the services",
+    "monolith-worker": "the monolith's worker (profile monolith); the stack runs the services' workers",
     "postgres-exporter": "not yet on Swarm (its password would need a Swarm secret and a *_FILE reader)",
     "alertmanager": "not yet on Swarm, as its exporters are not",
     "pgbouncer-exporter": "not yet on Swarm (its password would need a Swarm secret, as postgres-exporter's)",

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 
 from gateway.proxy import client_for
+from gateway.routing import routes
 from shared.errors import ApplicationError
 
 _schema_cache: dict[str, tuple[float, dict]] = {}
@@ -25,7 +26,7 @@ def _service_health(service: str) -> dict:
 
 def platform_health() -> tuple[dict, int]:
     """Ask every service for its health in parallel; healthy only if all of them are."""
-    services = sorted(settings.SERVICE_URLS)
+    services = routes.upstreams()  # the ones some route goes to now
     with ThreadPoolExecutor(max_workers=len(services)) as pool:
         reports = dict(zip(services, pool.map(_service_health, services), strict=True))
     healthy = all(report.get("status") == "healthy" for report in reports.values())
@@ -47,7 +48,7 @@ def merged_schema() -> dict:
         "paths": {},
         "components": {"schemas": {}, "securitySchemes": {}},
     }
-    for service in sorted(settings.SERVICE_URLS):
+    for service in routes.upstreams():
         part = client_for(service).get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"}).json()
         merged["paths"].update(part.get("paths", {}))
         for section, entries in part.get("components", {}).items():

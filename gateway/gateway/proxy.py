@@ -15,7 +15,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
-from gateway import paths
+from gateway import paths, routing
 from shared.clients import ServiceClient
 from shared.errors import ApplicationError, NotFound
 from shared.http import parsers
@@ -57,7 +57,7 @@ class Identity:
 
 
 def service_for(path: str) -> str:
-    for prefix, service in settings.GATEWAY_ROUTES:
+    for prefix, service in routing.routes.table():
         if path.startswith(prefix):
             return service
     raise NotFound(f"No route for {path}.")

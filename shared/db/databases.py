@@ -36,29 +36,39 @@ MAINTENANCE_NAME = "MAINTENANCE_NAME"
 MAINTENANCE_SUFFIX = "_maint"  # deploy/pgbouncer/entrypoint.sh
 
 
-def topology_from_env() -> dict[str, ShardServer]:
+def topology_from_env(variable: str = "SHARD_TOPOLOGY") -> dict[str, ShardServer]:
     """`SHARD_TOPOLOGY` is JSON: primary alias -> {replica alias: weight}."""
-    raw = json.loads(env("SHARD_TOPOLOGY", '{"db0": {"db0_replica": 1}, "db1": {"db1_replica": 1}}'))
+    raw = json.loads(env(variable, '{"db0": {"db0_replica": 1}, "db1": {"db1_replica": 1}}'))
     return {primary: ShardServer(primary, dict(replicas)) for primary, replicas in raw.items()}
 
 
-def shard_map_from_env(servers: list[str]) -> ShardMap:
-    """`SHARD_MAP` (e.g. `"db0:0-7 db1:8-15"`) over `LOGICAL_SHARDS` shards; even ranges when unset."""
+def shard_map_from_env(servers: list[str], variable: str = "SHARD_MAP", prefix: str = "") -> ShardMap:
+    """`SHARD_MAP` (e.g. `"db0:0-7 db1:8-15"`) over `LOGICAL_SHARDS` shards; even ranges when unset.
+    `prefix` is put before the servers it names (the monolith's aliases: `prefixed()`)."""
     logical = env_int("LOGICAL_SHARDS", 16)
-    spec = env("SHARD_MAP", "")
-    return ShardMap.parse(spec, logical) if spec else ShardMap.even(servers, logical)
+    spec = env(variable, "")
+    if not spec:
+        return ShardMap.even(servers, logical)
+    parsed = ShardMap.parse(spec, logical)
+    return ShardMap(logical, {shard: prefix + server for shard, server in parsed.assignments.items()})
 
 
-def databases_from_env() -> dict[str, dict]:
-    """The DATABASES setting: one alias per shard primary and per replica, all through PgBouncer.
+def prefixed(topology: dict[str, ShardServer], prefix: str) -> dict[str, ShardServer]:
+    """The same servers under aliases that start with `prefix` (the monolith's `product_db0`)."""
+    return {
+        prefix + primary: ShardServer(prefix + primary, {prefix + r: w for r, w in server.replicas.items()})
+        for primary, server in topology.items()
+    }
 
-    `default` is the home server's primary again: Django needs a default, and unsharded tables
-    (contenttypes, migrations bookkeeping of the home server) live there. It is never migrated on its own.
-    """
-    topology = topology_from_env()
+
+def databases_for(
+    topology: dict[str, ShardServer], *, host: str, test_prefix: str, prefix: str = ""
+) -> dict[str, dict]:
+    """One alias per shard primary and per replica of `topology`, reached through the PgBouncer at `host`,
+    whose pools are named after the servers (`db0`); `prefix` goes before each alias, not the pool."""
     common = {
         "ENGINE": "shared.db.backend",  # django-prometheus's, commits confirmed by the standby
-        "HOST": env("DB_HOST", "localhost"),
+        "HOST": host,
         "PORT": env("DB_PORT", "6432"),
         "USER": env("DB_USER", "app"),
         "PASSWORD": env("DB_PASSWORD", "app"),
@@ -68,17 +78,33 @@ def databases_from_env() -> dict[str, dict]:
         "OPTIONS": {"prepare_threshold": None, "connect_timeout": 3},
     }
     databases: dict[str, dict] = {}
-    service = env("SERVICE_NAME", "service")
     for server in topology.values():
-        databases[server.primary] = {
+        databases[prefix + server.primary] = {
             **common,
             "NAME": server.primary,
             MAINTENANCE_NAME: server.primary + MAINTENANCE_SUFFIX,
-            "TEST": {"NAME": f"test_{service}_{server.primary}", "DEPENDENCIES": []},
+            "TEST": {"NAME": f"test_{test_prefix}_{server.primary}", "DEPENDENCIES": []},
         }
         for replica in server.replicas:
-            databases[replica] = {**common, "NAME": replica, "TEST": {"MIRROR": server.primary}}
-    first = next(iter(topology.values())).primary
+            databases[prefix + replica] = {**common, "NAME": replica, "TEST": {"MIRROR": prefix + server.primary}}
+    return databases
+
+
+def databases_from_env() -> dict[str, dict]:
+    """The DATABASES setting: one alias per shard primary and per replica, all through PgBouncer.
+
+    `default` is the home server's primary again: Django needs a default, and unsharded tables
+    (contenttypes, migrations bookkeeping of the home server) live there. It is never migrated on its own.
+    """
+    databases = databases_for(
+        topology_from_env(), host=env("DB_HOST", "localhost"), test_prefix=env("SERVICE_NAME", "service")
+    )
+    return with_default(databases)
+
+
+def with_default(databases: dict[str, dict]) -> dict[str, dict]:
+    """`databases` with `default`: the first alias (a home server's primary) again."""
+    first = next(iter(databases))
     return {"default": {**databases[first], "TEST": {"MIRROR": first}}, **databases}
 
 

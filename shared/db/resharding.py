@@ -22,6 +22,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connections, models, transaction
 
+from shared import domains
 from shared.db import replicas, roles, shards
 from shared.db.models import ShardAssignment
 from shared.db.scatter import on_shards
@@ -32,7 +33,7 @@ class MoveError(RuntimeError):
 
 
 def _sharded_models() -> list[tuple[type[models.Model], str]]:
-    return [(apps.get_model(label), field) for label, field in settings.SHARDED_MODELS]
+    return [(apps.get_model(label), field) for label, field in domains.setting("SHARDED_MODELS")]
 
 
 def _rows(model, field: str, alias: str, shard: int):
@@ -41,7 +42,7 @@ def _rows(model, field: str, alias: str, shard: int):
 
 def _set_assignment(shard: int, server: str, moving: bool) -> None:
     ShardAssignment.objects.using(shards.home_primary()).update_or_create(
-        shard=shard, defaults={"server": server, "moving": moving}
+        shard=shard, defaults={"server": domains.server_name(server), "moving": moving}
     )
 
 
@@ -69,7 +70,9 @@ def _copy(model, field: str, source: str, target: str, shard: int, batch: int = 
 
 
 def move_shard(*, shard: int, to_server: str, log: Callable[[str], None] = print) -> dict[str, int]:
-    """Move logical `shard` to the primary `to_server`; returns the row count of each model moved."""
+    """Move logical `shard` to the primary `to_server` (its alias, or the server's name: `db1` is the
+    monolith's `order_db1` when it runs for the order domain); returns the row count of each model moved."""
+    to_server = domains.alias_of(domains.server_name(to_server))
     shards.map_store.forget()
     current = shards.shard_map()
     source = current.server_of(shard)
@@ -131,15 +134,15 @@ def shard_report() -> list[dict]:
         for replica in server.replicas:
             try:
                 lag = replicas.replica_lag_seconds(replica)
-                lags[replica] = (
+                lags[domains.server_name(replica)] = (
                     "not a standby" if lag is None else "not streaming" if lag == math.inf else f"{lag:.3f}s"
                 )
             except Exception as exc:  # noqa: BLE001
                 connections[replica].close()
-                lags[replica] = f"down ({exc.__class__.__name__})"
+                lags[domains.server_name(replica)] = f"down ({exc.__class__.__name__})"
         report.append(
             {
-                "server": primary,
+                "server": domains.server_name(primary),  # as the shard map names it, in both modes
                 "logical_shards": current.shards_on(primary),
                 "moving": sorted(s for s in current.moving if current.server_of(s) == primary),
                 "rows": {m._meta.label: m.objects.using(primary).count() for m, _ in _sharded_models()},

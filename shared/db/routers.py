@@ -12,6 +12,7 @@ that reaches this router follows its instance's database (related objects of a r
 
 from __future__ import annotations
 
+from shared import domains
 from shared.db import shards
 
 # Apps whose tables live on the home server only. Add an app here only if it is not sharded.
@@ -53,8 +54,8 @@ class ShardRouter:
         return _server_of(obj1._state.db) == _server_of(obj2._state.db)
 
     def allow_migrate(self, db, app_label, model_name=None, **hints):
-        # every primary gets every table; replicas get them by streaming replication
-        return db in shards.topology()
+        # every primary gets every table of its domain; replicas get them by streaming replication
+        return db in shards.topology() and domains.owns_app(app_label)
 
 
 def _server_of(alias: str | None) -> str | None:

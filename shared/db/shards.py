@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import hashlib
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 
+from shared import domains
 from shared.db import ids, pinning
 from shared.db.mapstore import map_store
 from shared.db.shardmap import ShardMap, ShardServer, UnknownShard
@@ -43,7 +43,7 @@ __all__ = [
 
 
 def topology() -> dict[str, ShardServer]:
-    return settings.SHARD_TOPOLOGY
+    return domains.setting("SHARD_TOPOLOGY")
 
 
 def shard_map() -> ShardMap:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 from prometheus_client import Histogram
 
+from shared import domains
 from shared.db import shards
 from shared.events.envelope import InvalidEnvelope, validate_envelope
 from shared.events.models import DeadLetter
@@ -25,14 +26,15 @@ EVENT_LATENCY = Histogram(
     ["event_type"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
 )
-_handlers: dict[str, Handler] = {}
+# (domain, event type) -> handler: a service has one domain; the monolith's domains may share a type
+_handlers: dict[tuple[str, str], Handler] = {}
 
 
 def consumer(event_type: str) -> Callable[[Handler], Handler]:
-    """Register the decorated function as this service's handler of `event_type`."""
+    """Register the decorated function as its domain's handler of `event_type`."""
 
     def register(handler: Handler) -> Handler:
-        _handlers[event_type] = handler
+        _handlers[(domains.of_module(handler.__module__), event_type)] = handler
         return handler
 
     return register
@@ -40,9 +42,9 @@ def consumer(event_type: str) -> Callable[[Handler], Handler]:
 
 def handler_for(event_type: str) -> Handler:
     try:
-        return _handlers[event_type]
+        return _handlers[(domains.current(), event_type)]
     except KeyError:
-        raise InvalidEnvelope(f"{settings.SERVICE_NAME} has no handler for {event_type!r}") from None
+        raise InvalidEnvelope(f"{domains.current()} has no handler for {event_type!r}") from None
 
 
 def dead_letter_alias() -> str:
@@ -82,8 +84,8 @@ def process(envelope) -> None:
 
 
 def replay(letter: DeadLetter) -> None:
-    """Send a dead letter's event to this service's queue again (its inbox still prevents doubles)."""
+    """Send a dead letter's event to this domain's queue again (its inbox still prevents doubles)."""
     from celery import current_app
 
-    current_app.send_task("events.handle", args=[letter.envelope], queue=settings.SERVICE_NAME)
+    current_app.send_task("events.handle", args=[letter.envelope], queue=domains.current())
     DeadLetter.objects.using(dead_letter_alias()).filter(id=letter.id).update(replayed_at=timezone.now())

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from django.conf import settings
-
 from contracts import events as contract
+from shared import domains
 from shared.request_id import current_request_id
 
 REQUIRED = {"id": str, "type": str, "version": int, "occurred_at": str, "producer": str, "payload": dict}
@@ -26,7 +25,7 @@ def make_envelope(event_type: str, payload: dict, *, event_id: str | None = None
         "type": event_type,
         "version": contract.VERSION,
         "occurred_at": datetime.now(UTC).isoformat(),
-        "producer": settings.SERVICE_NAME,
+        "producer": domains.current(),
         "request_id": current_request_id(),
         "payload": payload,
     }

@@ -15,6 +15,9 @@ from shared.settings.secrets import refuse_insecure_defaults
 # General  https://docs.djangoproject.com/en/5.2/ref/settings/#core-settings
 # ------------------------------------------------------------------------------------------------
 SERVICE_NAME = env("SERVICE_NAME", "service")
+# the domains one process runs, each with its own data tier: None in a service (it is one domain, its
+# settings are the domain's); the monolith names each one's values (shared/domains.py, monolith/)
+DOMAINS: dict[str, dict] | None = None
 # the secrets (this key, DB_PASSWORD, ADMIN_PASSWORD) must not be the well-known defaults unless this
 # development flag says so (shared/settings/secrets.py); `make env` writes random ones into .env
 ALLOW_INSECURE_DEFAULTS = env_bool("ALLOW_INSECURE_DEFAULTS", False)

@@ -8,9 +8,12 @@ may fail anywhere, and the database carries on alone.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.contrib.sessions.backends import cached_db
+
+from shared import domains
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +44,25 @@ class CacheThatMayFail:
         return self._try("has_key", key, default=False)
 
 
+def _in_sessions_domain(method):
+    """Run a store method for the domain that keeps the sessions (its database and cache keys): the user
+    service's own; in the monolith the user domain's, whichever domain's page reads the session."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with domains.use(domains.owner_of_app("sessions")):
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 class SessionStore(cached_db.SessionStore):
     def __init__(self, session_key=None):
         super().__init__(session_key)
         self._cache = CacheThatMayFail(self._cache)
+
+    load = _in_sessions_domain(cached_db.SessionStore.load)
+    exists = _in_sessions_domain(cached_db.SessionStore.exists)
+    create = _in_sessions_domain(cached_db.SessionStore.create)
+    save = _in_sessions_domain(cached_db.SessionStore.save)
+    delete = _in_sessions_domain(cached_db.SessionStore.delete)

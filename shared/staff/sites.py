@@ -16,6 +16,7 @@ from django.contrib.auth import logout as end_local_session
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 
+from shared import domains
 from shared.db import shards
 from shared.staff import remote
 from shared.staff.model_admins import registered
@@ -28,14 +29,15 @@ class ServerAdminSite(admin.AdminSite):
     def __init__(self, alias: str) -> None:
         super().__init__(name=f"admin-{alias}")
         self.alias = alias
-        self.site_header = f"{settings.SERVICE_NAME} admin · {alias}"
-        self.site_title = f"{settings.SERVICE_NAME} admin"
-        self.index_title = f"Shard server {alias} (primary)"
+        self.server = domains.server_name(alias)  # `db0`, also in the monolith, whose alias is `product_db0`
+        self.site_header = f"{domains.current()} admin · {self.server}"
+        self.site_title = f"{domains.current()} admin"
+        self.index_title = f"Shard server {self.server} (primary)"
 
     def each_context(self, request):
         context = super().each_context(request)
         context["shard_servers"] = [
-            (alias, reverse("admin:index", current_app=f"admin-{alias}"), alias == self.alias)
+            (domains.server_name(alias), reverse("admin:index", current_app=f"admin-{alias}"), alias == self.alias)
             for alias in shards.primaries()
         ]
         return context
@@ -74,4 +76,4 @@ def admin_urlpatterns() -> list:
     def to_home(request):
         return HttpResponseRedirect(reverse("admin:index", current_app=sites[0].name))
 
-    return [path("", to_home), *(path(f"{site.alias}/", site.urls) for site in sites)]
+    return [path("", to_home), *(path(f"{site.server}/", site.urls) for site in sites)]

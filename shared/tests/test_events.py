@@ -176,7 +176,7 @@ def test_unsent_events_are_swept_later(monkeypatch):
 
 def test_failing_handler_is_dead_lettered_after_the_last_retry(monkeypatch, settings):
     settings.EVENT_MAX_RETRIES = 0
-    monkeypatch.setitem(consumers._handlers, "order.placed", lambda envelope: 1 / 0)
+    monkeypatch.setitem(consumers._handlers, ("product", "order.placed"), lambda envelope: 1 / 0)
     envelope = make_envelope("order.placed", PLACED)
     tasks.handle_event.apply(args=[envelope])
     letter = DeadLetter.objects.using("db0").get(event_id=envelope["id"])
@@ -190,7 +190,7 @@ def test_a_shard_move_delays_an_event_without_spending_its_retries(monkeypatch, 
     def moving(envelope):
         raise ShardMoving(shard=3)
 
-    monkeypatch.setitem(consumers._handlers, "order.placed", moving)
+    monkeypatch.setitem(consumers._handlers, ("product", "order.placed"), moving)
     sent = []
     monkeypatch.setattr(tasks.handle_event, "apply_async", lambda args, **options: sent.append((args, options)))
     envelope = make_envelope("order.placed", PLACED)

@@ -69,7 +69,7 @@ def test_a_task_without_the_stamp_is_timed_but_has_no_wait():
 
 
 def test_a_handled_event_records_its_latency_from_publishing(monkeypatch):
-    monkeypatch.setitem(consumers._handlers, "order.placed", lambda envelope: None)
+    monkeypatch.setitem(consumers._handlers, ("product", "order.placed"), lambda envelope: None)
     before = _value("events_handled_latency_seconds_count", event_type="order.placed")
     consumers.process(make_envelope("order.placed", PLACED))
     assert _value("events_handled_latency_seconds_count", event_type="order.placed") - before == 1

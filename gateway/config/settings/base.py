@@ -15,7 +15,8 @@ MIDDLEWARE = [
     if m not in ("shared.http.middleware.ServedByMiddleware", "django.middleware.common.CommonMiddleware")
 ]
 
-# Which service answers which public path prefix (first match wins).
+# Which service answers which public path prefix (first match wins); the routes file, changed at run time,
+# sends a prefix to another upstream (gateway/routing.py: the monolith, or a service taken out of it)
 GATEWAY_ROUTES = [
     ("/api/auth/", "user"),
     ("/api/users/", "user"),
@@ -25,10 +26,12 @@ GATEWAY_ROUTES = [
     ("/ops/admin/order/", "order"),
     ("/ops/", "user"),  # the staff pages: the user service owns the accounts and their sessions
 ]
-# The services it calls (shared/clients.py): all of them
+GATEWAY_ROUTES_FILE = env("GATEWAY_ROUTES_FILE", "/routes/routes.json")
+# The upstreams it calls (shared/clients.py): every service, and the monolith (`make up MODE=monolith`)
 SERVICE_URLS = {
     "user": env("USER_SERVICE_URL", "http://user:8000"),
     "product": env("PRODUCT_SERVICE_URL", "http://product:8000"),
     "order": env("ORDER_SERVICE_URL", "http://order:8000"),
+    "monolith": env("MONOLITH_URL", "http://monolith:8000"),
 }
 GATEWAY_POOL_SIZE = env_int("GATEWAY_POOL_SIZE", 50)

@@ -1,35 +1,30 @@
-"""What the order service asks the user and product services over REST."""
+"""What the order domain asks the user and product domains: two ports, each with two adapters.
+
+The functions here are the ports the order code calls. Which adapter answers is the setting
+`ORDER_DEPENDENCIES`: `orders.rest` in the order service (the user and product services over REST), or
+`monolith.adapters` in the monolith (the same domains' code in the same process, no network). The order
+code does not know which.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import cache
+from importlib import import_module
+from types import ModuleType
 
-from shared.clients import ServiceClient
-from shared.errors import NotAuthenticated, UpstreamUnavailable
+from django.conf import settings
 
 
 @cache
-def _client(service: str) -> ServiceClient:
-    return ServiceClient(service)
+def _adapter() -> ModuleType:
+    return import_module(settings.ORDER_DEPENDENCIES)
 
 
-def user_check(*, authorization: str) -> None:
-    """The caller's account exists and is active (the user service answers for the caller's token)."""
-    response = _client("user").get("/api/users/me/", headers={"Authorization": authorization})
-    if response.status_code in (401, 404):
-        raise NotAuthenticated("Your account is not active.")
-    if response.status_code != 200:
-        raise UpstreamUnavailable("The user service could not check the account.")
+def user_check(*, user_id: int, authorization: str) -> None:
+    """The caller's account exists and is active; NotAuthenticated if not, UpstreamUnavailable if unknown."""
+    _adapter().user_check(user_id=user_id, authorization=authorization)
 
 
 def products_priced(*, product_ids: list[int]) -> dict[int, dict]:
-    """Current name, price and active flag of each product, from the product service (never the client)."""
-    ids = ",".join(str(i) for i in product_ids)
-    response = _client("product").get("/api/products/lookup/", params={"ids": ids})
-    if response.status_code != 200:
-        raise UpstreamUnavailable("The product service could not price the order.")
-    return {
-        int(row["id"]): {"name": row["name"], "price": Decimal(row["price"]), "is_active": row["is_active"]}
-        for row in response.json()["results"]
-    }
+    """Current name, price (Decimal) and active flag of each product that exists, by ID (never the client's)."""
+    return _adapter().products_priced(product_ids=product_ids)

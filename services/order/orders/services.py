@@ -84,7 +84,7 @@ def order_place(*, user_id: int, items: list[dict], authorization: str, idempote
         if existing is not None:
             return existing
 
-    clients.user_check(authorization=authorization)
+    clients.user_check(user_id=user_id, authorization=authorization)
     lines = _priced_lines(items)
     total = sum((line.unit_price * line.quantity for line in lines), Decimal("0.00"))
     if total >= _TOTAL_LIMIT:

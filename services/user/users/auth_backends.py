@@ -6,6 +6,7 @@ this backend checks credentials as the API's login does and finds a session's us
 
 from __future__ import annotations
 
+from shared import domains
 from shared.errors import ApplicationError, NotFound
 from users import selectors, services
 
@@ -15,13 +16,15 @@ class AccountBackend:
         if email is None or password is None:
             return None
         try:
-            return services.user_authenticate(email=email, password=password)
+            with domains.of_code(__name__):
+                return services.user_authenticate(email=email, password=password)
         except ApplicationError:
             return None
 
     def get_user(self, user_id):
         """The session's user, if still active (a replica read; Django then checks the session's password hash)."""
         try:
-            return selectors.user_get(user_id=int(user_id))
+            with domains.of_code(__name__):  # in the monolith, also from another domain's admin pages
+                return selectors.user_get(user_id=int(user_id))
         except (NotFound, TypeError, ValueError):
             return None

@@ -20,7 +20,7 @@ def order(monkeypatch):
     from decimal import Decimal
 
     monkeypatch.setattr("shared.events.outbox.send", lambda envelope: None)
-    monkeypatch.setattr(clients, "user_check", lambda authorization: None)
+    monkeypatch.setattr(clients, "user_check", lambda **kwargs: None)
     monkeypatch.setattr(
         clients,
         "products_priced",

@@ -20,7 +20,7 @@ USER = ids.compose(timestamp_ms=ids.ID_EPOCH_MS + 5, shard=3, sequence=1)
 @pytest.fixture(autouse=True)
 def catalog(monkeypatch):
     """Every product exists, at the highest price a product can have."""
-    monkeypatch.setattr(clients, "user_check", lambda authorization: None)
+    monkeypatch.setattr(clients, "user_check", lambda **kwargs: None)
     monkeypatch.setattr(
         clients,
         "products_priced",

@@ -19,7 +19,7 @@ USER = ids.compose(timestamp_ms=ids.ID_EPOCH_MS + 5, shard=5, sequence=1)
 
 @pytest.fixture(autouse=True)
 def services(monkeypatch):
-    monkeypatch.setattr(clients, "user_check", lambda authorization: None)
+    monkeypatch.setattr(clients, "user_check", lambda **kwargs: None)
     monkeypatch.setattr(
         clients,
         "products_priced",

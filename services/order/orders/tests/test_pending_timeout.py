@@ -25,7 +25,7 @@ USER = ids.compose(timestamp_ms=ids.ID_EPOCH_MS + 9, shard=5, sequence=3)
 @pytest.fixture(autouse=True)
 def no_services(monkeypatch):
     monkeypatch.setattr("shared.events.outbox.send", lambda envelope: None)
-    monkeypatch.setattr(clients, "user_check", lambda authorization: None)
+    monkeypatch.setattr(clients, "user_check", lambda **kwargs: None)
     monkeypatch.setattr(
         clients,
         "products_priced",

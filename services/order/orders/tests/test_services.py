@@ -21,7 +21,7 @@ CATALOG = {
 
 @pytest.fixture(autouse=True)
 def services(monkeypatch):
-    monkeypatch.setattr(clients, "user_check", lambda authorization: None)
+    monkeypatch.setattr(clients, "user_check", lambda **kwargs: None)
     monkeypatch.setattr(
         clients, "products_priced", lambda product_ids: {i: CATALOG[i] for i in product_ids if i in CATALOG}
     )

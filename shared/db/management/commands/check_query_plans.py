@@ -8,10 +8,10 @@ bench-sizes` runs it on the large data set.
 
 from importlib import import_module
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from shared import domains
 from shared.db import plans, shards
 
 MEANINGFUL_ROWS = 10_000  # per server: below, a sequential scan is the planner's right answer
@@ -31,7 +31,7 @@ class Command(BaseCommand):
     help = "EXPLAIN every public read on the live data; fail on a sequential scan of a large table."
 
     def handle(self, *args, **options):
-        module = import_module(settings.QUERY_PLANS)
+        module = import_module(domains.setting("QUERY_PLANS"))
         largest = max(_estimated_rows(table) for table in module.LARGE_TABLES)
         if largest < MEANINGFUL_ROWS:
             raise CommandError(

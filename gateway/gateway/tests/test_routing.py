@@ -1,0 +1,69 @@
+"""gateway/routing.py: the routes file sends path prefixes to another upstream at run time, and only valid ones."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from gateway import routing
+
+
+@pytest.fixture
+def routes_file(settings, tmp_path, monkeypatch):
+    settings.GATEWAY_ROUTES_FILE = str(tmp_path / "routes.json")
+    monkeypatch.setattr(routing, "ROUTES_CHECK_SECONDS", 0.0)
+    return tmp_path / "routes.json"
+
+
+def _touch_later(path) -> None:
+    """A new modification time even on a file system with coarse timestamps."""
+    stat = path.stat()
+    os.utime(path, (stat.st_atime, stat.st_mtime + 1))
+
+
+def test_without_a_routes_file_the_configured_routes_hold(routes_file, settings):
+    assert routing.Routes().table() == list(settings.GATEWAY_ROUTES)
+    assert routing.Routes().upstreams() == ["order", "product", "user"]
+
+
+def test_a_prefix_moves_to_another_upstream_and_back_without_a_restart(routes_file):
+    routes = routing.Routes()
+    routing.write(dict.fromkeys(("/api/products/", "/api/orders/"), "monolith"))
+    table = dict(routes.table())
+    assert (table["/api/products/"], table["/api/orders/"], table["/api/users/"]) == ("monolith", "monolith", "user")
+    routing.write({"/api/orders/": "monolith"})  # the catalog taken out of the monolith
+    _touch_later(routes_file)
+    assert dict(routes.table())["/api/products/"] == "product"
+    assert routes.upstreams() == ["monolith", "order", "product", "user"]  # the order admin is the order service's
+    routes_file.unlink()
+    assert dict(routes.table())["/api/orders/"] == "order"
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"/api/products/": "nowhere"}', '{"/api/other/": "product"}', '["/api/products/"]', '{"/api/products/": '],
+)
+def test_a_bad_routes_file_leaves_the_routes_as_they_were(routes_file, content):
+    routes = routing.Routes()
+    routing.write({"/api/products/": "monolith"})
+    assert dict(routes.table())["/api/products/"] == "monolith"
+    routes_file.write_text(content)
+    _touch_later(routes_file)
+    assert dict(routes.table())["/api/products/"] == "monolith"
+
+
+def test_writing_a_bad_route_is_refused_and_changes_nothing(routes_file):
+    with pytest.raises(routing.RoutesFileError):
+        routing.write({"/api/products/": "nowhere"})
+    assert not routes_file.exists()
+
+
+def test_the_command_sets_one_prefix_every_prefix_or_none(routes_file, capsys):
+    assert routing.main(["set", "/api/products/", "monolith"]) == 0
+    assert dict(routing.Routes().table())["/api/products/"] == "monolith"
+    assert routing.main(["all", "monolith"]) == 0
+    assert routing.Routes().upstreams() == ["monolith"]
+    assert routing.main(["reset"]) == 0
+    assert routing.Routes().upstreams() == ["order", "product", "user"]
+    assert routing.main(["set", "/api/products/"]) == 2
