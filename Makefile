@@ -20,7 +20,7 @@ ifeq ($(filter $(MODE),services monolith),)
 $(error MODE is services or monolith, not '$(MODE)')
 endif
 
-.PHONY: help up up-haproxy down logs ps seed backup restore scale scale-release route bench bench-sizes test unit integration integration-monolith images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
+.PHONY: help up up-haproxy down logs ps seed backup restore scale scale-release route bench bench-modes bench-sizes test unit integration integration-monolith images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -209,6 +209,9 @@ k8s-validate: venv $(KUBECTL) ## render every Kubernetes overlay (kubectl kustom
 
 bench: venv ## load benchmark on 127.0.0.1; prints and saves bench/results/*.json and *.md
 	@$(PY) bench/run.py
+
+bench-modes: venv ## what the split costs: the same scenarios against the services, then the monolith, side by side
+	@$(PY) bench/modes.py
 
 bench-sizes: venv ## the public reads on the small data set, then `make seed SIZE=large` and again (keeps the large set)
 	@$(PY) bench/sizes.py

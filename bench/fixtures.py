@@ -58,12 +58,13 @@ def tools() -> None:
 
 
 def lift_limits() -> None:
+    # nginx alone (--no-deps): starting its dependencies would start the services the monolith replaces
     log("lifting nginx's rate limits for the run")
-    stack.compose("up", "-d", "--wait", "nginx", env=LIFTED_LIMITS)
+    stack.compose("up", "-d", "--wait", "--no-deps", "nginx", env=LIFTED_LIMITS)
 
 
 def restore_limits() -> None:
-    stack.compose("up", "-d", "--wait", "nginx")
+    stack.compose("up", "-d", "--wait", "--no-deps", "nginx")
 
 
 # what the autoscaler scales (deploy/autoscaler/policy.yml)

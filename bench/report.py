@@ -30,7 +30,7 @@ def _validity(result: dict) -> str:
     return "ok" if not result["problems"] else "INVALID: " + "; ".join(result["problems"])
 
 
-def _scenario_rows(scenarios: dict[str, dict]) -> list[str]:
+def scenario_rows(scenarios: dict[str, dict]) -> list[str]:
     rows = [
         "| scenario | req/s | p50 ms | p99 ms | requests | CPU ms/req (all) | SQL/req | valid |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
@@ -44,21 +44,34 @@ def _scenario_rows(scenarios: dict[str, dict]) -> list[str]:
     return rows
 
 
-def _tier_rows(scenarios: dict[str, dict]) -> list[str]:
-    rows = ["| scenario | " + " | ".join(TIERS) + " |", "|---|" + "---:|" * len(TIERS)]
+def tier_rows(scenarios: dict[str, dict], tiers: tuple[str, ...] | list[str] = TIERS) -> list[str]:
+    rows = ["| scenario | " + " | ".join(tiers) + " |", "|---|" + "---:|" * len(tiers)]
     for name, r in scenarios.items():
         if "cpu_ms_per_request" in r:
-            cells = [str(round(r["cpu_ms_per_request"].get(tier, 0.0), 2)) for tier in TIERS]
+            cells = [str(round(r["cpu_ms_per_request"].get(tier, 0.0), 2)) for tier in tiers]
             rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return rows
 
 
-def _latency_rows(scenarios: dict[str, dict]) -> list[str]:
+def latency_rows(scenarios: dict[str, dict]) -> list[str]:
     rows = ["| open loop | rate/s | p50 ms | p99 ms | p99.9 ms | valid |", "|---|---:|---:|---:|---:|---|"]
     for name, r in scenarios.items():
         if "p999_ms" in r:
             rows.append(f"| {name} | {r['rate']} | {r['p50_ms']} | {r['p99_ms']} | {r['p999_ms']} | {_validity(r)} |")
     return rows
+
+
+def scenario_tables(scenarios: dict[str, dict], tiers: tuple[str, ...] | list[str] = TIERS) -> list[str]:
+    """The scenarios, their CPU per request per tier, and the open-loop latencies."""
+    return [
+        *scenario_rows(scenarios),
+        "",
+        "CPU milliseconds per request, per tier:",
+        "",
+        *tier_rows(scenarios, tiers),
+        "",
+        *latency_rows(scenarios),
+    ]
 
 
 def markdown(results: dict) -> str:
@@ -71,13 +84,7 @@ def markdown(results: dict) -> str:
         "latency at a fixed arrival rate (open loop). CPU is cgroup time per request with the idle "
         "stack's CPU subtracted; SQL is PgBouncer's statement count per request.",
         "",
-        *_scenario_rows(results["scenarios"]),
-        "",
-        "CPU milliseconds per request, per tier:",
-        "",
-        *_tier_rows(results["scenarios"]),
-        "",
-        *_latency_rows(results["scenarios"]),
+        *scenario_tables(results["scenarios"]),
         "",
         f"Idle stack: **{round(sum(idle.values()), 1)} ms of CPU per second** "
         + "("

@@ -55,32 +55,38 @@ class Routes:
         self._table: list[tuple[str, str]] = list(settings.GATEWAY_ROUTES)
 
     def table(self) -> list[tuple[str, str]]:
-        if time.monotonic() - self._checked_at >= ROUTES_CHECK_SECONDS:
-            self._refresh()
+        # a thread that comes while another reads the file waits for it: the first read of a process must
+        # not leave the others routing by the configured table meanwhile (a stopped service: a 503)
+        if self._due():
+            with self._lock:
+                if self._due():
+                    self._refresh()
+                    self._checked_at = time.monotonic()
         return self._table
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._checked_at >= ROUTES_CHECK_SECONDS
 
     def upstreams(self) -> list[str]:
         """Every upstream some prefix goes to now, in a stable order."""
         return sorted({upstream for _, upstream in self.table()})
 
     def _refresh(self) -> None:
-        with self._lock:
-            self._checked_at = time.monotonic()
-            path = Path(settings.GATEWAY_ROUTES_FILE)
-            try:
-                mtime = path.stat().st_mtime
-            except FileNotFoundError:
-                mtime = None
-            if mtime == self._mtime:
-                return
-            self._mtime = mtime  # a bad file is reported once, and read again when it changes
-            try:
-                overrides = _checked(json.loads(path.read_text())) if mtime is not None else {}
-            except (OSError, ValueError) as exc:
-                logger.error("routes file %s not applied, the routes stay as they were: %s", path, exc)
-                return
-            self._table = [(prefix, overrides.get(prefix, upstream)) for prefix, upstream in settings.GATEWAY_ROUTES]
-            logger.info("routes: %s", ", ".join(f"{prefix} -> {upstream}" for prefix, upstream in self._table))
+        path = Path(settings.GATEWAY_ROUTES_FILE)
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            mtime = None
+        if mtime == self._mtime:
+            return
+        self._mtime = mtime  # a bad file is reported once, and read again when it changes
+        try:
+            overrides = _checked(json.loads(path.read_text())) if mtime is not None else {}
+        except (OSError, ValueError) as exc:
+            logger.error("routes file %s not applied, the routes stay as they were: %s", path, exc)
+            return
+        self._table = [(prefix, overrides.get(prefix, upstream)) for prefix, upstream in settings.GATEWAY_ROUTES]
+        logger.info("routes: %s", ", ".join(f"{prefix} -> {upstream}" for prefix, upstream in self._table))
 
 
 routes = Routes()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -67,3 +69,19 @@ def test_the_command_sets_one_prefix_every_prefix_or_none(routes_file, capsys):
     assert routing.main(["reset"]) == 0
     assert routing.Routes().upstreams() == ["order", "product", "user"]
     assert routing.main(["set", "/api/products/"]) == 2
+
+
+def test_threads_that_ask_while_the_file_is_first_read_wait_for_it(routes_file, monkeypatch):
+    routing.write(dict.fromkeys(("/api/products/",), "monolith"))
+    checked = routing._checked
+
+    def slowly(overrides):
+        time.sleep(0.2)
+        return checked(overrides)
+
+    monkeypatch.setattr(routing, "_checked", slowly)
+    monkeypatch.setattr(routing, "ROUTES_CHECK_SECONDS", 60.0)
+    routes = routing.Routes()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        seen = list(pool.map(lambda _: dict(routes.table())["/api/products/"], range(8)))
+    assert seen == ["monolith"] * 8  # none routed by the configured table while the first read ran
