@@ -110,14 +110,18 @@ def main(argv: list[str]) -> int:
 
     django.setup()
     command, *args = argv or ["show"]
-    if command == "set" and len(args) % 2 == 0 and args:
-        write({**_current_overrides(), **dict(zip(args[::2], args[1::2], strict=True))})
-    elif command == "all" and len(args) == 1:
-        write(dict.fromkeys((prefix for prefix, _ in settings.GATEWAY_ROUTES), args[0]))
-    elif command == "reset" and not args:
-        write({})
-    elif command != "show" or args:
-        print(__doc__, file=sys.stderr)
+    try:
+        if command == "set" and len(args) % 2 == 0 and args:
+            write({**_current_overrides(), **dict(zip(args[::2], args[1::2], strict=True))})
+        elif command == "all" and len(args) == 1:
+            write(dict.fromkeys((prefix for prefix, _ in settings.GATEWAY_ROUTES), args[0]))
+        elif command == "reset" and not args:
+            write({})
+        elif command != "show" or args:
+            print(__doc__, file=sys.stderr)
+            return 2
+    except RoutesFileError as exc:  # an unknown prefix or upstream: said in one line, nothing written
+        print(f"routes not changed: {exc}", file=sys.stderr)
         return 2
     for prefix, upstream in Routes().table():
         print(f"{prefix}\t{upstream}")

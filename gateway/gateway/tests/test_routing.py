@@ -69,6 +69,9 @@ def test_the_command_sets_one_prefix_every_prefix_or_none(routes_file, capsys):
     assert routing.main(["reset"]) == 0
     assert routing.Routes().upstreams() == ["order", "product", "user"]
     assert routing.main(["set", "/api/products/"]) == 2
+    assert routing.main(["set", "/api/products/", "nowhere"]) == 2  # refused in one line, nothing written
+    assert "routes not changed: unknown upstream 'nowhere'" in capsys.readouterr().err
+    assert routing.Routes().upstreams() == ["order", "product", "user"]
 
 
 def test_threads_that_ask_while_the_file_is_first_read_wait_for_it(routes_file, monkeypatch):
