@@ -42,8 +42,10 @@ SCALED_SERVICES = ("gateway", "user", "product", "order", "user-worker", "produc
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "topology: about the services' own topology (scaling one, stopping one, its replicas): not run against the "
-        "monolith (`make integration-monolith` deselects them)",
+        "topology: about the services' own topology (scaling one, stopping one, its replicas, their Swarm and "
+        "Kubernetes descriptions), or about the platform around the application that is the same in both modes "
+        "(the data tier's failover and backups, HAProxy, the images): not run against the monolith "
+        "(`make integration-monolith` deselects them)",
     )
 
 

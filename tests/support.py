@@ -122,12 +122,20 @@ def sign_in(email: str, password: str, base_url: str = BASE_URL) -> tuple[Client
 
 # `make integration-monolith` runs the API suite against the monolith (MODE=monolith): PLATFORM_MODE=monolith
 PLATFORM_MODE = os.environ.get("PLATFORM_MODE", "services")
+DOMAINS = ("user", "product", "order")
 
 
-def process_of(domain: str) -> list[str]:
-    """`docker compose exec` arguments that run a command in the process of `domain` (user, product, order):
-    its service's container, or the monolith's with DOMAIN naming the domain (monolith/manage.py)."""
-    return ["-e", f"DOMAIN={domain}", "monolith"] if PLATFORM_MODE == "monolith" else [domain]
+def web_of(domain: str) -> str:
+    """The compose service whose web process answers `domain`'s API (user, product, order)."""
+    return "monolith" if PLATFORM_MODE == "monolith" else domain
+
+
+def process_of(domain: str, *, worker: bool = False) -> list[str]:
+    """`docker compose exec` arguments that run a command in the process of `domain` (user, product, order),
+    its web process or its Celery worker's: the service's container, or the monolith's with DOMAIN naming
+    the domain (monolith/manage.py)."""
+    service = worker_of(domain) if worker else web_of(domain)
+    return ["-e", f"DOMAIN={domain}", service] if PLATFORM_MODE == "monolith" else [service]
 
 
 def compose(*args: str, timeout: int = 120) -> str:

@@ -9,7 +9,11 @@ from __future__ import annotations
 import functools
 import json
 
+import pytest
+
 from support import Client, compose, event_envelope, leader_of, psql, send_event, standby_of, wait_for
+
+pytestmark = pytest.mark.topology  # Prometheus' targets and alerts name the services
 
 ALERTS = {
     "ServiceP99OverBudget",

@@ -18,6 +18,8 @@ import pytest
 
 from support import Client, autoscaler, compose, health, wait_for
 
+pytestmark = pytest.mark.topology  # scales the product service
+
 BURST_SECONDS = 150  # the most the load runs; it stops as soon as product has scaled up and spread
 THREADS = 12
 

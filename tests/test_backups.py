@@ -13,6 +13,8 @@ import pytest
 
 from support import ROOT, compose, leader_of, psql, server_of, wait_for
 
+pytestmark = pytest.mark.topology  # the data tier's backups, the same in both modes: run once
+
 PRIMARIES = [f"{svc}-db-{n}" for svc in ("user", "product", "order") for n in (0, 1)]
 
 

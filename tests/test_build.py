@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.topology  # the images, the same in both modes: run once
+
 ROOT = Path(__file__).resolve().parent.parent
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "scaling-django/base:bookworm")  # what `make` builds FROM
 PREFIX = "buildcheck"

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from support import BASE_URL, ROOT, User, login, register
+from support import BASE_URL, ROOT, Client, User, login, register
 
 CONFIG = ROOT / "tests/contract/schemathesis.toml"
+# the public API as published, reviewed like code: `make contract` writes it from the running stack
+CONTRACT = ROOT / "tests/contract/openapi.json"
 # schemathesis' command line, safe from a CPython 3.11 race between its two workers (see the file)
 SCHEMATHESIS = [str(ROOT / ".venv/bin/python"), str(ROOT / "tests/contract/run_schemathesis.py")]
 MAX_EXAMPLES = 60  # per operation and phase
@@ -114,3 +116,35 @@ def test_the_fuzzing_made_enough_cases():
     # then: both roles ran (the test above, in this module's order), 1,000 cases or more in all
     assert set(_generated) == {"user", "admin"}, _generated
     assert sum(_generated.values()) >= MIN_CASES, _generated
+
+
+def _differences(served: dict, committed: dict) -> list[str]:
+    """Where two OpenAPI documents differ: each path, then each component, added, removed or changed."""
+    sections = [("paths", served.get("paths", {}), committed.get("paths", {}))]
+    committed.setdefault("components", {})
+    for name in sorted(set(served.get("components", {})) | set(committed["components"])):
+        sections.append(
+            (f"components/{name}", served.get("components", {}).get(name, {}), committed["components"].get(name, {}))
+        )
+    found = []
+    for section, published, contract in sections:
+        for key in sorted(set(published) | set(contract)):
+            if key not in contract:
+                found.append(f"{section} {key}: published, not in the contract")
+            elif key not in published:
+                found.append(f"{section} {key}: in the contract, not published")
+            elif published[key] != contract[key]:
+                found.append(f"{section} {key}: changed")
+    return found or ["the documents differ outside paths and components"]
+
+
+def test_the_published_schema_is_the_committed_contract_byte_for_byte():
+    """The merged schema the gateway publishes is tests/contract/openapi.json, byte for byte (keys sorted).
+    The suite runs in both modes (`make integration`, `make integration-monolith`): the services and the
+    monolith publish one and the same API. A change to the API is a change to this file, made by
+    `make contract` and reviewed in the diff."""
+    committed = json.loads(CONTRACT.read_text())
+    served = Client().get("/api/schema/")
+    assert served.status_code == 200, served.text
+    assert served.json() == committed, _differences(served.json(), committed)
+    assert served.content == json.dumps(committed, sort_keys=True).encode()

@@ -11,8 +11,11 @@ from support import Client, assert_error, compose, wait_for
 
 
 @pytest.fixture
-def product():
-    return Client().get("/api/products/?category=garden&ordering=price&page_size=1").json()["results"][0]
+def product(products):
+    """A product made for the test: no earlier run left a copy of it, fresh or stale, in the edge cache
+    (a stale one is served as STALE while nginx refreshes it in the background, and the next GET may come
+    while that refresh is still under way: UPDATING, not HIT)."""
+    return products[0]
 
 
 def test_second_anonymous_get_is_an_edge_hit_and_a_price_change_shows_within_two_seconds(product, admin):
@@ -70,6 +73,7 @@ def _uncached_get(product_id: str):
     return Client().get(f"/api/products/{product_id}/?probe={uuid.uuid4().hex}")
 
 
+@pytest.mark.topology  # scales the product service
 def test_scaled_product_replicas_all_get_traffic_and_scaling_back_loses_nothing(product):
     compose("up", "-d", "--wait", "--no-recreate", "--scale", "product=3", "product", timeout=300)
     try:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from support import Client, compose, event_envelope, login, register, send_event, wait_for
+
+pytestmark = pytest.mark.topology  # Prometheus' targets name the services and their workers
 
 
 def _query(query: str) -> list[dict]:

@@ -40,6 +40,8 @@ from support import (
     wait_for,
 )
 
+pytestmark = pytest.mark.topology  # the data tier under Patroni, the same in both modes: run once
+
 SERVER, NETWORK = "order-db-0", "scaling-django_data"
 RESUME_WITHIN = 30  # seconds from losing the leader to the first acknowledged write
 TTL = 20  # Patroni's ttl (deploy/postgres/patroni.sh)

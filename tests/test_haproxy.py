@@ -38,6 +38,8 @@ from support import (
     wait_for,
 )
 
+pytestmark = pytest.mark.topology  # the other edge, the same in both modes: run once
+
 HAPROXY_URL = f"http://127.0.0.1:{setting('HAPROXY_PORT', '8081')}"
 STATS_URL = f"http://127.0.0.1:{setting('HAPROXY_STATS_PORT', '8404')}/stats"
 # HAProxy's log line (deploy/haproxy/haproxy.cfg, log-format): client "request" status ... rid= up= retries=

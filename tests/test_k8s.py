@@ -28,6 +28,8 @@ from test_parity import (
     rendered,
 )
 
+pytestmark = pytest.mark.topology  # the services' Kubernetes manifests
+
 SERVICES = ("user", "product", "order")
 WEB = ("gateway", *SERVICES)
 WORKERS = tuple(f"{svc}-worker" for svc in SERVICES)

@@ -9,8 +9,12 @@ import re
 import uuid
 from pathlib import Path
 
+import pytest
+
 from browser import Chromium
 from support import ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, PASSWORD, Client, assert_error, compose, sign_in, wait_for
+
+pytestmark = pytest.mark.topology  # the /ops/ page reads the services' own metrics and replicas
 
 SCREENSHOT = Path(__file__).resolve().parents[1] / "bench" / "results" / "ops-dashboard.png"
 CHARTS = {"requests", "p99", "errors", "replicas", "decisions", "queues", "lag", "leaders", "sync", "cache", "outbox"}

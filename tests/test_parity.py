@@ -40,6 +40,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.topology  # compose's services against Kubernetes'
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 OVERLAYS = ("base", "dev", "production")

@@ -20,6 +20,8 @@ from support import (
     wait_for,
 )
 
+pytestmark = pytest.mark.topology  # the data tier, the same in both modes: run once
+
 SERVERS = [
     (svc, db, n) for svc, db in (("user", "users"), ("product", "products"), ("order", "orders")) for n in (0, 1)
 ]

@@ -12,7 +12,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from support import ROOT, Client, compose, login, paused, psql, register, server_of, setting, wait_for
+from support import (
+    DOMAINS,
+    ROOT,
+    Client,
+    compose,
+    login,
+    paused,
+    process_of,
+    psql,
+    register,
+    server_of,
+    setting,
+    wait_for,
+    web_of,
+    worker_of,
+)
 
 WELL_KNOWN = {
     "DJANGO_SECRET_KEY": "dev-only-not-secret-change-me",
@@ -72,7 +87,8 @@ def test_make_env_replaces_a_well_known_default_unless_the_dev_flag_keeps_it(mon
 def test_the_stack_runs_with_no_well_known_secret():
     for name, default in WELL_KNOWN.items():
         assert setting(name, default) != default, f"{name} is the well-known default: run `make env`"
-    env = dict(line.split("=", 1) for line in compose("exec", "-T", "user", "env").splitlines() if "=" in line)
+    lines = compose("exec", "-T", *process_of("user"), "env").splitlines()
+    env = dict(line.split("=", 1) for line in lines if "=" in line)
     assert env["ALLOW_INSECURE_DEFAULTS"] == "0"
     assert env["DJANGO_SECRET_KEY"] != WELL_KNOWN["DJANGO_SECRET_KEY"] and env["DB_PASSWORD"] != "app"
 
@@ -124,13 +140,15 @@ def test_every_server_refuses_a_well_known_secret(service):
 
 
 def test_only_the_user_web_service_holds_the_jwt_private_key():
+    # the gateway, each domain's web process and worker (the monolith and its worker in that mode)
+    processes = {"gateway", *(web_of(domain) for domain in DOMAINS), *(worker_of(domain) for domain in DOMAINS)}
     holders = {
         service
-        for service in ("user", "user-worker", "gateway", "product", "product-worker", "order", "order-worker")
+        for service in processes
         if _run("docker", "compose", "exec", "-T", service, "test", "-e", "/keys/private/jwt_private.pem").returncode
         == 0
     }
-    assert holders == {"user"}
+    assert holders == {web_of("user")}
 
 
 def _through_pgbouncer(pool: str, sql: str, *, as_admin: bool = False) -> subprocess.CompletedProcess:
@@ -177,7 +195,7 @@ def test_celery_tasks_have_time_limits_and_the_beat_expires_and_prunes():
         "from config.celery import app; c = app.conf; "
         "print(c.task_soft_time_limit, c.task_time_limit, sorted(e['task'] for e in c.beat_schedule.values()))"
     )
-    out = compose("exec", "-T", "order-worker", "python", "manage.py", "shell", "-c", code)
+    out = compose("exec", "-T", *process_of("order", worker=True), "python", "manage.py", "shell", "-c", code)
     soft, hard, tasks = out.strip().splitlines()[-1].split(" ", 2)  # after the shell's own greeting
     assert 0 < int(soft) < int(hard) <= 60  # under the broker's visibility timeout
     assert {"orders.expire_pending", "events.prune", "events.sweep_outbox"} <= set(json.loads(tasks.replace("'", '"')))
@@ -200,7 +218,7 @@ def test_a_pending_order_times_out_and_a_late_reservation_gives_the_stock_back(a
     # given: an order that stays pending because product's worker is down
     user = login(register())
     product = _new_product(admin, stock=5)
-    compose("stop", "product-worker")
+    compose("stop", worker_of("product"))
     try:
         response = user.client.post(
             "/api/orders/", json={"items": [{"product_id": product["id"], "quantity": 2}]}, headers=user.auth
@@ -208,12 +226,12 @@ def test_a_pending_order_times_out_and_a_late_reservation_gives_the_stock_back(a
         assert response.status_code == 202, response.text
         order_id = response.json()["id"]
         # when: the timeout runs (what the order worker's beat does after ORDER_PENDING_TIMEOUT_SECONDS)
-        compose("exec", "-T", "order", "python", "manage.py", "expire_pending_orders", "--older-than", "0")
+        compose("exec", "-T", *process_of("order"), "python", "manage.py", "expire_pending_orders", "--older-than", "0")
         order = user.client.get(f"/api/orders/{order_id}/", headers=user.auth).json()
         assert order["status"] == "rejected"
         assert order["history"][-1]["reason"] == "timed out"
     finally:
-        compose("start", "product-worker")
+        compose("start", worker_of("product"))
     # then: product reserves late, order answers with order.cancelled and the stock comes back
     released = (
         "SELECT count(*) FROM events_outboxevent WHERE event_type = 'order.cancelled' "
@@ -244,7 +262,7 @@ def test_old_event_rows_are_pruned_and_recent_or_pending_ones_kept():
     )
     try:
         # when: the prune the worker's beat runs every EVENT_PRUNE_SECONDS
-        compose("exec", "-T", "user-worker", "python", "manage.py", "prune_events")
+        compose("exec", "-T", *process_of("user", worker=True), "python", "manage.py", "prune_events")
         # then
         left = psql(
             "user-db-0",
@@ -314,7 +332,7 @@ def test_a_request_that_cannot_finish_gets_the_platforms_json_504_within_its_bud
     """Every hop shares one budget (REQUEST_BUDGET_SECONDS, 12): with the order service frozen (it accepts
     connections and never answers), a read of one's orders is answered 504 in the one error shape by the
     platform itself (the gateway), before nginx's 15 s."""
-    with paused("order"):
+    with paused(web_of("order")):
         seconds, status, body = _timed_get(Client(), "/api/orders/", user.auth)
     assert status == 504 and body["error"]["code"] == "upstream_timeout", body
     assert 11.0 <= seconds < 14.0
@@ -340,14 +358,15 @@ def _purge(container: str, token: str | None) -> str:
 
 
 def test_only_the_product_worker_can_purge_the_edge():
-    token = compose("exec", "-T", "product-worker", "sh", "-c", 'printf %s "$EDGE_PURGE_TOKEN"')
+    worker = worker_of("product")
+    token = compose("exec", "-T", worker, "sh", "-c", 'printf %s "$EDGE_PURGE_TOKEN"')
     # the product worker, with its token: purged (200) or nothing to purge (404)
-    assert _purge("product-worker", "$EDGE_PURGE_TOKEN") in {"200", "404"}
+    assert _purge(worker, "$EDGE_PURGE_TOKEN") in {"200", "404"}
     # nobody else holds the token, and without it nginx refuses
-    assert compose("exec", "-T", "product", "sh", "-c", 'printf %s "${EDGE_PURGE_TOKEN:-none}"') == "none"
+    assert compose("exec", "-T", web_of("product"), "sh", "-c", 'printf %s "${EDGE_PURGE_TOKEN:-none}"') == "none"
     assert _purge("gateway", None) == "403"
-    assert _purge("product-worker", "not-" + token) == "403"
-    assert _purge("product-worker", None) == "403"
+    assert _purge(worker, "not-" + token) == "403"
+    assert _purge(worker, None) == "403"
 
 
 def _redis(container: str, *args: str, user: str | None = None, password_var: str | None = None) -> str:
@@ -378,11 +397,11 @@ def _reaches(container: str, host: str, port: int) -> bool:
 
 def test_the_tiers_are_networks_of_their_own_the_edge_reaches_neither_postgres_nor_redis():
     # the gateway (edge and application tiers) reaches the services, never the data or the broker tier
-    assert _reaches("gateway", "product", 8000)
+    assert _reaches("gateway", web_of("product"), 8000)
     assert not _reaches("gateway", "user-pgbouncer", 6432)
     assert not _reaches("gateway", "redis-cache", 6379)
     # nginx does not even know their names
     hosts = compose("exec", "-T", "nginx", "sh", "-c", "getent hosts user-db-0 redis-broker user-pgbouncer || true")
     assert hosts.strip() == ""
     # a service reaches its PgBouncer and Redis
-    assert _reaches("order", "order-pgbouncer", 6432) and _reaches("order", "redis-broker", 6379)
+    assert _reaches(web_of("order"), "order-pgbouncer", 6432) and _reaches(web_of("order"), "redis-broker", 6379)

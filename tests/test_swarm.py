@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.topology  # the services on Docker Swarm (the monolith is compose only)
+
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = os.environ.get("IMAGE_PREFIX", "scaling-django")
 STACK = os.environ.get("SWARM_STACK", f"{PREFIX}-swarm")

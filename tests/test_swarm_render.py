@@ -11,6 +11,8 @@ import subprocess
 import pytest
 from test_parity import ROOT, SERVICES, SHARD_MEMBERS, _compose_model, swarm_render, swarm_stack
 
+pytestmark = pytest.mark.topology  # the services' Swarm stack
+
 WEB = ("gateway", "user", "product", "order")
 ETCD = ("etcd-0", "etcd-1", "etcd-2")
 # the service keys the render may write: each is a key of compose file format 3.9 (`docker stack deploy`

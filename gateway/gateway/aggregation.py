@@ -37,9 +37,12 @@ def merged_schema() -> dict:
     """One OpenAPI 3 document: the paths and components of every service's own schema, merged.
 
     Each service describes its endpoints with drf-spectacular; nothing is repeated here by hand.
-    Kept for a minute per process.
+    Kept for a minute per process, and per set of upstreams: moved routes are described at once by
+    the upstreams they go to now.
     """
-    cached = _schema_cache.get("schema")
+    upstreams = routes.upstreams()
+    key = ",".join(upstreams)
+    cached = _schema_cache.get(key)
     if cached and time.monotonic() - cached[0] < SCHEMA_TTL_SECONDS:
         return cached[1]
     merged: dict = {
@@ -48,7 +51,7 @@ def merged_schema() -> dict:
         "paths": {},
         "components": {"schemas": {}, "securitySchemes": {}},
     }
-    for service in routes.upstreams():
+    for service in upstreams:
         part = client_for(service).get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"}).json()
         merged["paths"].update(part.get("paths", {}))
         for section, entries in part.get("components", {}).items():
@@ -57,5 +60,5 @@ def merged_schema() -> dict:
             if clashes:  # two services name different things alike: one would describe the other's operations
                 raise ValueError(f"{service} redefines the components {clashes} of another service")
             known.update(entries)
-    _schema_cache["schema"] = (time.monotonic(), merged)
+    _schema_cache[key] = (time.monotonic(), merged)
     return merged

@@ -26,7 +26,9 @@ def health(request):
 
 def schema(request):
     try:
-        return JsonResponse(aggregation.merged_schema())
+        # keys sorted: the same document is the same bytes, whichever upstreams serve which paths
+        # (the services or the monolith) and in whatever order they were merged
+        return JsonResponse(aggregation.merged_schema(), json_dumps_params={"sort_keys": True})
     except (ApplicationError, ValueError):
         return error_response(503, "upstream_unavailable", "A service's schema could not be read.")
 

@@ -6,6 +6,10 @@ monolith; these tests check the topology itself: who answered, who handled the e
 
 from __future__ import annotations
 
+import collections
+import json
+import urllib.parse
+
 from support import compose, hostnames, process_of, psql, server_of, wait_for
 
 
@@ -67,3 +71,53 @@ def test_a_command_runs_for_the_domain_it_names():
     # the product domain's servers, by the names the shard map gives them, and its rows only
     assert out.startswith("db0: logical shards") and "leader: product-db-" in out
     assert "products.Product" in out and "users.User" not in out and "orders.Order" not in out
+
+
+def test_prometheus_scrapes_the_monolith_and_its_worker(user):
+    # the monolith's requests are counted under its own service label, as each service's are
+    assert user.client.get("/api/products/", headers=user.auth).status_code == 200
+
+    def scraped():
+        out = compose("exec", "-T", "prometheus", "curl", "-s", "http://localhost:9090/api/v1/targets?state=active")
+        active = json.loads(out)["data"]["activeTargets"]
+        return {(t["labels"]["job"], t["labels"].get("service")) for t in active if t["health"] == "up"}
+
+    wait_for(lambda: {("django", "monolith"), ("celery", "monolith-worker")} <= scraped(), timeout=60, interval=2)
+    query = 'sum(django_http_requests_total_by_view_transport_method_total{service="monolith"})'
+    url = f"http://localhost:9090/api/v1/query?query={urllib.parse.quote(query)}"
+
+    def counted():
+        result = json.loads(compose("exec", "-T", "prometheus", "curl", "-s", url))["data"]["result"]
+        return result and float(result[0]["value"][1]) > 0
+
+    wait_for(counted, timeout=60, interval=2)
+
+
+def test_the_monolith_scales_like_any_web_service_and_scaling_back_loses_nothing(user, products):
+    compose("up", "-d", "--wait", "--no-recreate", "--scale", "monolith=2", "monolith", timeout=300)
+    try:
+        replicas = hostnames("monolith")
+        assert len(replicas) == 2
+        # the gateway finds the new replica through Docker's DNS within seconds, for every domain's paths
+        seen = set()
+
+        def both_answer():
+            for path in ("/api/users/me/", f"/api/products/{products[0]['id']}/", "/api/orders/"):
+                response = user.client.get(path, headers=user.auth)
+                assert response.status_code == 200, (path, response.text)
+                seen.add(response.headers["X-Served-By"])
+            return seen == replicas
+
+        wait_for(both_answer, timeout=30, interval=0.2)
+        served = collections.Counter()
+        for _ in range(100):
+            response = user.client.get(f"/api/products/{products[0]['id']}/", headers=user.auth)
+            assert response.status_code == 200, response.text
+            served[response.headers["X-Served-By"]] += 1
+        assert set(served) == replicas and min(served.values()) >= 20, served
+    finally:
+        compose("up", "-d", "--wait", "--no-recreate", "--scale", "monolith=1", "monolith", timeout=300)
+    statuses = collections.Counter(
+        user.client.get(f"/api/products/{products[0]['id']}/", headers=user.auth).status_code for _ in range(50)
+    )
+    assert statuses == {200: 50}

@@ -70,6 +70,31 @@ class Traffic:
             time.sleep(0.1)
 
 
+def _answers(buyer, products: list[dict]) -> list[tuple]:
+    """The catalog's answers to a signed-in client (past the edge cache): status, type and body bytes of
+    reads, lists, a search, and the errors of a missing product and of bad parameters."""
+    product = products[0]
+    paths = [
+        f"{PREFIX}{product['id']}/",
+        f"{PREFIX}?category={product['category']}&page_size=5",
+        f"{PREFIX}?search={product['name'].split()[0]}&ordering=-price&page_size=3",
+        f"{PREFIX}lookup/?ids={','.join(str(p['id']) for p in products[:3])}",
+        f"{PREFIX}999999999999/",
+        f"{PREFIX}?page_size=0&ordering=colour",
+        f"{PREFIX}?cursor=not-a-cursor",
+    ]
+    client = Client()
+    answers = []
+    for path in paths:
+        response = client.get(path, headers=buyer.auth)
+        answers.append((path, response.status_code, response.headers.get("Content-Type"), response.content))
+    return answers
+
+
+def _served_by(buyer, products: list[dict]) -> str:
+    return Client().get(f"{PREFIX}{products[0]['id']}/", headers=buyer.auth).headers.get("X-Served-By", "")
+
+
 def test_the_catalog_moves_from_the_monolith_to_the_product_service_under_traffic_losing_nothing(products):
     buyer = login(register())
     monolith = hostnames("monolith")
@@ -98,6 +123,13 @@ def test_the_catalog_moves_from_the_monolith_to_the_product_service_under_traffi
                 return body["status"] == "confirmed"
 
             wait_for(confirmed, timeout=60, interval=0.5)
+        # and the same answers, byte for byte, from the product service and from the monolith
+        from_service = _answers(buyer, products)
+        _route("monolith")
+        wait_for(lambda: _served_by(buyer, products) in monolith, timeout=10, interval=0.2)
+        from_monolith = _answers(buyer, products)
+        assert {status for _, status, _, _ in from_service} >= {200, 400, 404}, from_service
+        assert from_monolith == from_service
     finally:
         _route("monolith")
         compose("stop", "product", "product-worker")

@@ -11,13 +11,6 @@ import pytest
 from gateway import routing
 
 
-@pytest.fixture
-def routes_file(settings, tmp_path, monkeypatch):
-    settings.GATEWAY_ROUTES_FILE = str(tmp_path / "routes.json")
-    monkeypatch.setattr(routing, "ROUTES_CHECK_SECONDS", 0.0)
-    return tmp_path / "routes.json"
-
-
 def _touch_later(path) -> None:
     """A new modification time even on a file system with coarse timestamps."""
     stat = path.stat()
