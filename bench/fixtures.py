@@ -11,6 +11,8 @@ import re
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests
@@ -83,6 +85,19 @@ def hold_replicas() -> None:
 def release_replicas() -> None:
     for service in SCALED:
         stack.compose("exec", "-T", "autoscaler", "python3", "-m", "autoscaler", "release", service)
+
+
+@contextmanager
+def held_for_the_run() -> Iterator[None]:
+    """nginx's limits lifted and the scaled services pinned while the block runs, given back after it
+    (whatever the block restores of its own, it does inside)."""
+    lift_limits()
+    hold_replicas()
+    try:
+        yield
+    finally:
+        restore_limits()
+        release_replicas()
 
 
 def dotenv() -> dict[str, str]:

@@ -54,9 +54,7 @@ def memory_mib() -> dict[str, float]:
 
 def run_mode(mode: str, rates: dict[str, float] | None) -> dict:
     switch(mode)
-    fixtures.lift_limits()
-    fixtures.hold_replicas()
-    try:
+    with fixtures.held_for_the_run():
         fx = fixtures.make()
         fixtures.log(f"{mode}: measuring the idle stack for {IDLE_SECONDS:.0f} s")
         idle = idle_rates(IDLE_SECONDS)
@@ -69,9 +67,6 @@ def run_mode(mode: str, rates: dict[str, float] | None) -> dict:
         }
         s["latency_get_fixed_rate"] = bench.latency_get(rates["get"])
         s["latency_order_fixed_rate"] = bench.latency_orders(rates["order"])
-    finally:
-        fixtures.restore_limits()
-        fixtures.release_replicas()
     return {
         "scenarios": s,
         "rates": rates,

@@ -95,19 +95,16 @@ def targets(s: dict[str, dict], idle: dict[str, float]) -> list[dict]:
 def main() -> int:
     fixtures.tools()
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    fixtures.lift_limits()
-    fixtures.hold_replicas()
-    try:
-        fx = fixtures.make()
-        fixtures.log(f"measuring the idle stack for {IDLE_SECONDS:.0f} s")
-        idle = idle_rates(IDLE_SECONDS)
-        scenarios = run_all(Bench(fx, idle))
-    finally:
-        fixtures.log("restoring: product at 1 replica without a CPU cap, nginx with its configured limits")
-        stack.compose("up", "-d", "--wait", "--no-recreate", "--scale", "product=1", "product")
-        stack.compose("up", "-d", "--wait", "--force-recreate", "product")
-        fixtures.restore_limits()
-        fixtures.release_replicas()
+    with fixtures.held_for_the_run():
+        try:
+            fx = fixtures.make()
+            fixtures.log(f"measuring the idle stack for {IDLE_SECONDS:.0f} s")
+            idle = idle_rates(IDLE_SECONDS)
+            scenarios = run_all(Bench(fx, idle))
+        finally:
+            fixtures.log("restoring: product at 1 replica without a CPU cap, nginx with its configured limits")
+            stack.compose("up", "-d", "--wait", "--no-recreate", "--scale", "product=1", "product")
+            stack.compose("up", "-d", "--wait", "--force-recreate", "product")
     valid = not any(result["problems"] for result in scenarios.values())
     results = {
         "started_at": started,

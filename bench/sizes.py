@@ -226,9 +226,7 @@ def main() -> int:
     if size["products_product"] > SMALL_AT_MOST:
         print(f"the stack holds {size}: bench-sizes starts from the small data set (make clean up)", file=sys.stderr)
         return 1
-    fixtures.lift_limits()
-    fixtures.hold_replicas()
-    try:
+    with fixtures.held_for_the_run():
         fx = fixtures.make()
         own = [(fx.user_email, fixtures.PASSWORD)]
         small = phase("small", reads.prepare(fx, logins=own))
@@ -244,9 +242,6 @@ def main() -> int:
         plans = query_plans()
         quiet_at = small["idle_cpu_ms_per_s"] * QUIET_RATIO + QUIET_SLACK_MS
         large = phase("large", reads.prepare(fx, logins=seeded, orders=0), quiet_at=quiet_at)
-    finally:
-        fixtures.restore_limits()
-        fixtures.release_replicas()
     valid = not any(r["problems"] for p in (small, large) for r in p["reads"].values())
     results = {"started_at": started, "seed_seconds": seed_seconds, "small": small, "large": large, "valid": valid}
     results["query_plans"] = plans

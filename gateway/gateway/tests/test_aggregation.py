@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -29,7 +31,7 @@ class _Upstream:
 
     def get(self, path, headers=None):
         self.asked.append(self.name)
-        return type("Answer", (), {"json": lambda _: json.loads(json.dumps(SCHEMAS[self.name]))})()
+        return SimpleNamespace(json=lambda: copy.deepcopy(SCHEMAS[self.name]))
 
 
 @pytest.fixture
