@@ -81,6 +81,18 @@ class DatabaseUnavailable(ApplicationError):
         super().__init__(message)
 
 
+class DatabaseTimeout(ApplicationError):
+    """A statement ran out of time on its server (the role's statement timeout, or a cancel request) and
+    was rolled back with its transaction: nothing is written, and the request may be sent again."""
+
+    status_code = 503
+    code = "database_timeout"
+    retry_after = 5
+
+    def __init__(self, message: str = "The database did not finish this request in time; retry in a few seconds."):
+        super().__init__(message)
+
+
 class CommitUnconfirmed(ApplicationError):
     """A COMMIT was cancelled while it waited for the synchronous standby (`shared/db/backend/base.py`).
 

@@ -1,7 +1,9 @@
 """Telling a database server that cannot be reached from a query that the server refused.
 
 The replica router takes a standby out of rotation on the first kind only, and the error handlers
-answer it with 503 and Retry-After (`shared.errors.DatabaseUnavailable`) instead of a 500.
+answer it with 503 and Retry-After (`shared.errors.DatabaseUnavailable`) instead of a 500. A statement
+that its server cancelled (the statement timeout) is of the second kind, but it is answered with 503 and
+Retry-After too (`shared.errors.DatabaseTimeout`): it was rolled back, and may be sent again.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from django.db import InterfaceError, OperationalError
 # SQLSTATEs of a connection that is gone: class 08 (connection exception) and the server shutting down or
 # starting up (57P01-57P03). 57014 (query_canceled: a statement timeout) is the query's, not the server's.
 _CONNECTION_SQLSTATE_PREFIXES = ("08", "57P01", "57P02", "57P03")
+QUERY_CANCELED = "57014"
 
 
 def is_connection_error(exc: BaseException) -> bool:
@@ -27,3 +30,8 @@ def is_connection_error(exc: BaseException) -> bool:
         return False
     sqlstate = getattr(exc.__cause__, "sqlstate", None) or getattr(exc, "sqlstate", None)
     return sqlstate is None or sqlstate.startswith(_CONNECTION_SQLSTATE_PREFIXES)
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    """Whether `exc` is a statement its server cancelled (57014: the statement timeout, or a cancel request)."""
+    return getattr(exc.__cause__, "sqlstate", None) == QUERY_CANCELED

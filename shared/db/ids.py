@@ -11,6 +11,14 @@ and container replica with no coordination in Python, they sort by creation time
 more than 4,096 IDs in one millisecond borrows the next milliseconds instead of wrapping around.
 Make IDs before opening the transaction that inserts the rows: the counter row stays locked until
 the transaction that advanced it ends.
+
+Made that way (in autocommit), the advance commits without waiting for the synchronous standby
+(`synchronous_commit = local` for that one statement's transaction). Every ID request on a server
+queues on the counter row, so a commit that waited for the standby would hold everyone's IDs for a
+standby round trip, and while the standby hangs, for good: each waiting request ran into the role's
+statement timeout and failed. Losing an advance in a failover is harmless: a row that uses one of its
+IDs commits after it, and a synchronous commit returns only once the standby has all the WAL before
+it, the advance included; IDs nobody stored may be made again.
 """
 
 from django.db import connections
@@ -40,10 +48,18 @@ def compose(*, timestamp_ms: int, shard: int, sequence: int) -> int:
     )
 
 
+NEXT_IDS_SQL = "SELECT next_sharded_ids(%s, %s)"
+# the same in its own transaction (autocommit): committed without waiting for the synchronous standby
+NEXT_IDS_LOCAL_COMMIT_SQL = f"{NEXT_IDS_SQL} FROM set_config('synchronous_commit', 'local', true)"
+
+
 def new_ids(*, shard: int, count: int = 1, using: str) -> list[int]:
     """Make `count` new IDs for logical `shard` on the primary `using` in one round trip."""
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT next_sharded_ids(%s, %s)", [shard, count])
+    connection = connections[using]
+    # inside a transaction, set_config(..., true) would last until that transaction's own COMMIT
+    sql = NEXT_IDS_SQL if connection.in_atomic_block else NEXT_IDS_LOCAL_COMMIT_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [shard, count])
         return [row[0] for row in cursor.fetchall()]
 
 

@@ -16,8 +16,8 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from shared.db.failures import is_connection_error
-from shared.errors import ApplicationError, DatabaseUnavailable
+from shared.db.failures import is_connection_error, is_statement_timeout
+from shared.errors import ApplicationError, DatabaseTimeout, DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +53,21 @@ def as_application_error(exc: BaseException) -> ApplicationError | None:
 
     A connection to a database server that failed (its primary down, or being replaced by its standby)
     is a 503 with Retry-After, not a 500: nothing is half-written and the request can be sent again
-    (see DatabaseUnavailable for a connection lost during COMMIT)."""
+    (see DatabaseUnavailable for a connection lost during COMMIT). A statement the server cancelled (its
+    statement timeout) is a 503 too: it and its transaction were rolled back."""
     if isinstance(exc, ApplicationError):
         return exc
     if is_connection_error(exc):
-        logger.warning("database server unreachable: %s", (str(exc).strip().splitlines() or [repr(exc)])[0])
+        logger.warning("database server unreachable: %s", _first_line(exc))
         return DatabaseUnavailable()
+    if is_statement_timeout(exc):
+        logger.error("statement cancelled: %s", _first_line(exc))
+        return DatabaseTimeout()
     return None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [repr(exc)])[0]
 
 
 def application_error_response(error: ApplicationError, response_class=JsonResponse):

@@ -123,3 +123,21 @@ def test_a_database_server_that_cannot_be_reached_is_503_with_retry_after_in_vie
     assert json.loads(page.content)["error"]["code"] == "database_unavailable"
     # a query the server refused is the query's own error, never "unavailable"
     assert exception_handler(DataError("integer out of range"), {}) is None
+
+
+def test_a_statement_its_server_cancelled_is_503_with_retry_after_in_views_and_middleware():
+    import psycopg
+    from django.db import OperationalError
+    from django.test import RequestFactory
+
+    from shared.http.middleware import JsonErrorMiddleware
+
+    try:
+        raise OperationalError("canceling statement due to statement timeout") from psycopg.errors.QueryCanceled("x")
+    except OperationalError as exc:
+        timed_out = exc
+    answered = exception_handler(timed_out, {})
+    assert answered.status_code == 503 and answered["Retry-After"] == "5"
+    assert answered.data["error"]["code"] == "database_timeout"
+    page = JsonErrorMiddleware(lambda request: None).process_exception(RequestFactory().get("/ops/"), timed_out)
+    assert page.status_code == 503 and json.loads(page.content)["error"]["code"] == "database_timeout"

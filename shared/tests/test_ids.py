@@ -61,3 +61,39 @@ def test_ids_are_unique_across_processes_generating_in_parallel():
     assert len(everything) == 30_000
     assert len(set(everything)) == 30_000
     assert all(batch == sorted(batch) for batch in batches)
+
+
+def _synchronous_commit(using: str) -> str:
+    with connections[using].cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(databases=["db0"], transaction=True)
+def test_ids_made_in_autocommit_commit_locally_and_only_that_statement_does():
+    # given: the connection in autocommit, as where IDs are made before the transaction that uses them
+    before = _synchronous_commit("db0")
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    # when
+    with connections["db0"].execute_wrapper(record):
+        made = ids.new_ids(shard=2, count=3, using="db0")
+    # then: the advance's own transaction commits without the standby; the session keeps its setting
+    assert len(made) == 3 and statements == [ids.NEXT_IDS_LOCAL_COMMIT_SQL]
+    assert before == _synchronous_commit("db0") == "on"
+
+
+@pytest.mark.django_db(databases=["db0"], transaction=True)
+def test_ids_made_inside_a_transaction_leave_its_commit_synchronous():
+    from django.db import transaction
+
+    # when: a caller that already opened a transaction makes IDs in it
+    with transaction.atomic(using="db0"):
+        ids.new_ids(shard=2, count=1, using="db0")
+        inside = _synchronous_commit("db0")
+    # then: that transaction's rows still commit only once the standby has them
+    assert inside == "on"
