@@ -31,12 +31,22 @@ def publish(event_type: str, payload: dict, *, using: str, event_id: str | None 
     Call it inside `transaction.atomic(using=using)` with the change the event reports. An event ID
     given by the caller (see `derived_event_id`) is written once however often publish is called.
     """
+    row = outbox_row(event_type, payload, event_id=event_id)
+    OutboxEvent.objects.using(using).bulk_create([row], ignore_conflicts=True)
+    relay_on_commit(using, [row.envelope])
+    return row.id
+
+
+def outbox_row(event_type: str, payload: dict, *, event_id: str | None = None) -> OutboxEvent:
+    """The outbox row of a new event, not yet written: for a write that inserts it with its own rows in
+    one statement (`shared.db.inserts.insert_together`), then calls `relay_on_commit` with its envelope."""
     envelope = make_envelope(event_type, payload, event_id=event_id)
-    OutboxEvent.objects.using(using).bulk_create(
-        [OutboxEvent(id=envelope["id"], event_type=event_type, envelope=envelope)], ignore_conflicts=True
-    )
-    transaction.on_commit(lambda: relay(using, [envelope]), using=using)
-    return envelope["id"]
+    return OutboxEvent(id=envelope["id"], event_type=event_type, envelope=envelope)
+
+
+def relay_on_commit(using: str, envelopes: list[dict]) -> None:
+    """`relay` the events once the transaction that wrote them commits (at once outside a transaction)."""
+    transaction.on_commit(lambda: relay(using, envelopes), using=using)
 
 
 def send(envelope: dict) -> None:

@@ -63,3 +63,27 @@ def test_other_warnings_at_commit_do_not_matter(cursor):
     )
     with transaction.atomic(using="db0"):
         cursor.execute("INSERT INTO commit_notice VALUES (1)")
+
+
+@pytest.fixture
+def outbox_warns_at_commit():
+    connection = connections["db0"]
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(WARNING_AT_COMMIT.replace("ON commit_notice", "ON events_outboxevent"))
+        yield
+        cursor.execute("DROP TRIGGER warn_at_commit ON events_outboxevent")
+    connection.close()
+
+
+def test_a_write_of_one_statement_in_autocommit_is_not_done_either(outbox_warns_at_commit):
+    import uuid
+
+    from shared.db.inserts import insert_together
+    from shared.events.models import OutboxEvent
+
+    event = OutboxEvent(id=uuid.uuid4(), event_type="t.x", envelope={})
+    with pytest.raises(CommitUnconfirmed):
+        insert_together([event], using="db0")
+    # committed on this server all the same, as a transaction's rows are
+    assert OutboxEvent.objects.using("db0").filter(id=event.id).exists()

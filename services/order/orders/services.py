@@ -17,11 +17,12 @@ from orders import clients
 from orders.models import Order, OrderItem, OrderStatusChange
 from shared.db import shards
 from shared.db.ids import shard_of
+from shared.db.inserts import insert_together
 from shared.db.scatter import on_shards
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.events.envelope import derived_event_id
 from shared.events.inbox import inbox, inbox_apply
-from shared.events.outbox import publish
+from shared.events.outbox import outbox_row, publish, relay_on_commit
 
 # The saga's steps as they commit: placed (pending), confirmed, rejected (product had no stock), timed_out
 # (rejected by order_expire_pending), cancelled (by the customer) and released (a reservation that came
@@ -89,37 +90,36 @@ def order_place(*, user_id: int, items: list[dict], authorization: str, idempote
     total = sum((line.unit_price * line.quantity for line in lines), Decimal("0.00"))
     if total >= _TOTAL_LIMIT:
         raise ValidationFailed({"items": [f"The order's total must be under {_TOTAL_LIMIT}."]})
-    order_id = shards.new_id(shard=shard_of(user_id))  # before the transaction: see shared/db/ids.py
+    order_id = shards.new_id(shard=shard_of(user_id))  # before the order's statement: see shared/db/ids.py
+    order = Order(
+        id=order_id,
+        user_id=user_id,
+        total=total,
+        idempotency_key=idempotency_key or None,
+        request_fingerprint=fingerprint,
+    )
+    for line in lines:
+        line.order_id = order.id
+    placed = OrderStatusChange(order_id=order.id, status=Order.Status.PENDING)
+    event = outbox_row(
+        "order.placed",
+        {
+            "order_id": str(order.id),
+            "user_id": str(user_id),
+            "items": [{"product_id": str(line.product_id), "quantity": line.quantity} for line in lines],
+        },
+    )
     try:
-        with transaction.atomic(using=alias):
-            order = Order(
-                id=order_id,
-                user_id=user_id,
-                total=total,
-                idempotency_key=idempotency_key or None,
-                request_fingerprint=fingerprint,
-            )
-            order.save(using=alias, force_insert=True)
-            for line in lines:
-                line.order = order
-            OrderItem.objects.using(alias).bulk_create(lines)
-            placed = OrderStatusChange.objects.using(alias).create(order=order, status=Order.Status.PENDING)
-            _count_on_commit("placed", alias=alias)
-            publish(
-                "order.placed",
-                {
-                    "order_id": str(order.id),
-                    "user_id": str(user_id),
-                    "items": [{"product_id": str(line.product_id), "quantity": line.quantity} for line in lines],
-                },
-                using=alias,
-            )
+        # the order, its lines, its history and its event: one statement, one transaction
+        insert_together([order], lines, [placed], [event], using=alias)
     except IntegrityError:
         # a concurrent retry with the same key won the race: answer with its order
         existing = _existing_for_key(alias=alias, user_id=user_id, key=idempotency_key or "", fingerprint=fingerprint)
         if existing is None:
             raise
         return existing
+    _count_on_commit("placed", alias=alias)
+    relay_on_commit(alias, [event.envelope])
     return _as_written(order, items=lines, history=[placed])
 
 

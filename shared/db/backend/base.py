@@ -28,15 +28,17 @@ and the on-commit hooks run, since the rows are committed on the leader that eve
 retry a no-op if the first attempt survived. A client that sends the request again with the same
 Idempotency-Key gets the first attempt's order if it survived, or a new one if it was lost.
 
-A statement in autocommit mode commits by itself; its notice is logged, not raised. The platform writes
-its data in transactions; what it writes in autocommit is harmless to lose: the outbox's sent marks
-(the event is sent again, the inbox absorbs it) and the ID counter (`shared/db/ids.py`: IDs made after a
-failover start from the clock, past any lost advance).
+A statement in autocommit mode commits by itself; its notice is logged, not raised, unless the statement
+runs in `statement_confirmed()`, which raises CommitUnconfirmed the same way: a write that is one
+statement (`shared.db.inserts.insert_together`, an order placed) is confirmed like a transaction. What
+else the platform writes in autocommit is harmless to lose: the outbox's sent marks (the event is sent
+again, the inbox absorbs it) and the ID counter (`shared/db/ids.py`).
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 from django_prometheus.db.backends.postgresql import base
 
@@ -79,6 +81,21 @@ class DatabaseWrapper(base.DatabaseWrapper):
             watch.seen = False
         super().commit()
         if watch is not None and watch.seen:
+            raise CommitUnconfirmed(self.alias)
+
+    @contextmanager
+    def statement_confirmed(self):
+        """Around a statement that commits by itself (autocommit): CommitUnconfirmed after it when its
+        wait for the standby was cancelled, as `commit()` does for a transaction. Inside a transaction
+        it does nothing: that transaction's COMMIT is checked."""
+        self.ensure_connection()
+        watch = self._cancelled_wait
+        if self.in_atomic_block or watch is None:
+            yield
+            return
+        watch.seen = False
+        yield
+        if watch.seen:
             raise CommitUnconfirmed(self.alias)
 
     def close_if_health_check_failed(self):

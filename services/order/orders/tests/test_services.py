@@ -54,6 +54,25 @@ def test_the_placed_order_is_answered_from_what_was_written_as_it_reads_back():
     assert answered == OrderOutputSerializer(order_get(user_id=USER, order_id=order.id)).data
 
 
+def test_the_order_its_lines_history_and_event_are_one_statement_after_the_id():
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    from shared.events.models import OutboxEvent
+
+    items = [{"product_id": 101, "quantity": 3}, {"product_id": 102, "quantity": 1}]
+    alias = shards.primary_for_shard(11)
+    with CaptureQueriesContext(connections[alias]) as sent:
+        order = order_place(user_id=USER, items=items, authorization="")
+    # the ID, then one statement that writes everything (each child refers to the order written beside it)
+    assert [q["sql"].split()[0] for q in sent.captured_queries] == ["SELECT", "WITH"]
+    stored = Order.objects.using(alias).get(id=order.id)
+    assert stored.items.count() == 2 and [h.status for h in stored.history.all()] == ["pending"]
+    event = OutboxEvent.objects.using(alias).get(event_type="order.placed", envelope__payload__order_id=str(order.id))
+    lines = [{"product_id": "101", "quantity": 3}, {"product_id": "102", "quantity": 1}]
+    assert event.envelope["payload"]["items"] == lines
+
+
 def test_unknown_or_inactive_products_are_field_errors():
     for product_id in (103, 999):
         with pytest.raises(ApplicationError) as error:
