@@ -34,4 +34,6 @@ def is_connection_error(exc: BaseException) -> bool:
 
 def is_statement_timeout(exc: BaseException) -> bool:
     """Whether `exc` is a statement its server cancelled (57014: the statement timeout, or a cancel request)."""
-    return getattr(exc.__cause__, "sqlstate", None) == QUERY_CANCELED
+    if not isinstance(exc, OperationalError):
+        return False
+    return (getattr(exc.__cause__, "sqlstate", None) or getattr(exc, "sqlstate", None)) == QUERY_CANCELED

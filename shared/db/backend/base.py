@@ -75,13 +75,21 @@ class DatabaseWrapper(base.DatabaseWrapper):
         connection.add_notice_handler(self._cancelled_wait)
         return connection
 
-    def commit(self):
+    @contextmanager
+    def _confirmed(self):
+        """CommitUnconfirmed after the block when a commit in it had its wait for the standby cancelled."""
         watch = self._cancelled_wait
-        if watch is not None:
-            watch.seen = False
-        super().commit()
-        if watch is not None and watch.seen:
+        if watch is None:
+            yield
+            return
+        watch.seen = False
+        yield
+        if watch.seen:
             raise CommitUnconfirmed(self.alias)
+
+    def commit(self):
+        with self._confirmed():
+            super().commit()
 
     @contextmanager
     def statement_confirmed(self):
@@ -89,14 +97,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         wait for the standby was cancelled, as `commit()` does for a transaction. Inside a transaction
         it does nothing: that transaction's COMMIT is checked."""
         self.ensure_connection()
-        watch = self._cancelled_wait
-        if self.in_atomic_block or watch is None:
+        if self.in_atomic_block:
             yield
             return
-        watch.seen = False
-        yield
-        if watch.seen:
-            raise CommitUnconfirmed(self.alias)
+        with self._confirmed():
+            yield
 
     def close_if_health_check_failed(self):
         """Django's check with `CONN_HEALTH_CHECKS`, once per request and alias, without a statement."""
