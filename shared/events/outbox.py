@@ -44,6 +44,22 @@ def outbox_row(event_type: str, payload: dict, *, event_id: str | None = None) -
     return OutboxEvent(id=envelope["id"], event_type=event_type, envelope=envelope)
 
 
+def outbox_effect(row: OutboxEvent, *, when: str, using: str, name: str) -> tuple[str, dict]:
+    """`row`'s INSERT as an effect of `inbox_apply` (`shared/events/inbox.py`), written only `when` (an
+    SQL condition over the effects before it; `{claimed}` is the inbox claim): for a handler whose
+    answer depends on what that same statement did, e.g. `stock.reserved` or `stock.rejected`, each
+    prepared with the same ID and written under the opposite condition. Its parameters are named after
+    `name`; a row of the same ID written before is left as it is (`publish` ignores it too). Once the
+    statement has run, `relay_on_commit` the envelope that was written."""
+    envelope = OutboxEvent._meta.get_field("envelope").get_db_prep_save(row.envelope, connections[using])
+    sql = (
+        f"INSERT INTO {OutboxEvent._meta.db_table} (id, event_type, envelope, attempts, created_at, updated_at) "
+        f"SELECT %({name}_id)s::uuid, %({name}_type)s, %({name}_envelope)s, 0, now(), now() WHERE {when} "
+        "ON CONFLICT (id) DO NOTHING"
+    )
+    return sql, {f"{name}_id": str(row.id), f"{name}_type": row.event_type, f"{name}_envelope": envelope}
+
+
 def relay_on_commit(using: str, envelopes: list[dict]) -> None:
     """`relay` the events once the transaction that wrote them commits (at once outside a transaction)."""
     transaction.on_commit(lambda: relay(using, envelopes), using=using)

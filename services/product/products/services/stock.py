@@ -12,7 +12,8 @@ from shared.db import shards
 from shared.db.scatter import group_ids_by_server
 from shared.events.envelope import derived_event_id
 from shared.events.inbox import inbox, inbox_apply, inbox_result, set_inbox_result
-from shared.events.outbox import publish
+from shared.events.models import OutboxEvent
+from shared.events.outbox import outbox_effect, outbox_row, publish, relay_on_commit
 
 
 def _quantities_by_server(items: list[dict]) -> dict[str, dict[int, int]]:
@@ -99,35 +100,55 @@ def stock_reserve_for_order(envelope: dict) -> None:
 
 def _reserve_on_one_server(envelope: dict, alias: str, quantities: dict[int, int]) -> None:
     """Every item on one server (the common case): reservation and outcome in one transaction."""
-    if len(quantities) == 1:  # one item: the claim and the take are one statement
-        ((product_id, quantity),) = quantities.items()
-        with transaction.atomic(using=alias):
-            fresh, taken = inbox_apply(
-                envelope,
-                using=alias,
-                effects={"taken": _TAKE},
-                params={"product_id": product_id, "quantity": quantity},
-                result="SELECT id FROM taken",
-            )
-            if fresh:
-                if taken:
-                    _stock_changed(alias, product_id)
-                _publish_outcome(envelope, using=alias, rejected=not taken)
+    if len(quantities) == 1:
+        _reserve_one_item(envelope, alias, *next(iter(quantities.items())))
         return
     with inbox(envelope, using=alias) as fresh:
         if fresh:
             _publish_outcome(envelope, using=alias, rejected=not _reserve_on_server(alias, quantities))
 
 
-def _publish_outcome(envelope: dict, *, using: str, rejected: bool) -> None:
+def _reserve_one_item(envelope: dict, alias: str, product_id: int, quantity: int) -> None:
+    """One item: the claim, the take and the outcome's outbox row are one statement, so one transaction
+    without BEGIN and COMMIT. Both outcomes are prepared (one event ID); the one that fits is written."""
+    reserved, rejected = _outcome_row(envelope, rejected=False), _outcome_row(envelope, rejected=True)
+    reserved_sql, reserved_params = outbox_effect(
+        reserved, when="{claimed} AND EXISTS (SELECT FROM taken)", using=alias, name="reserved"
+    )
+    rejected_sql, rejected_params = outbox_effect(
+        rejected, when="{claimed} AND NOT EXISTS (SELECT FROM taken)", using=alias, name="rejected"
+    )
+    # outside a transaction the statement is the commit: one the standby did not confirm is not done
+    with connections[alias].statement_confirmed():
+        fresh, taken = inbox_apply(
+            envelope,
+            using=alias,
+            effects={"taken": _TAKE, "reserved": reserved_sql, "rejected": rejected_sql},
+            params={"product_id": product_id, "quantity": quantity, **reserved_params, **rejected_params},
+            result="SELECT id FROM taken",
+        )
+    if fresh:
+        if taken:
+            _stock_changed(alias, product_id)
+        relay_on_commit(alias, [(reserved if taken else rejected).envelope])
+
+
+def _outcome_row(envelope: dict, *, rejected: bool) -> OutboxEvent:
     payload = envelope["payload"]
-    reason = "insufficient stock" if rejected else ""
-    publish(
+    return outbox_row(
         "stock.rejected" if rejected else "stock.reserved",
-        {"order_id": payload["order_id"], "user_id": payload["user_id"], "reason": reason},
-        using=using,
+        {
+            "order_id": payload["order_id"],
+            "user_id": payload["user_id"],
+            "reason": "insufficient stock" if rejected else "",
+        },
         event_id=derived_event_id(envelope["id"], "outcome"),
     )
+
+
+def _publish_outcome(envelope: dict, *, using: str, rejected: bool) -> None:
+    row = _outcome_row(envelope, rejected=rejected)
+    publish(row.event_type, row.envelope["payload"], using=using, event_id=row.id)
 
 
 def _give_back(envelope: dict, alias: str, quantities: dict[int, int], *, step: str) -> None:
