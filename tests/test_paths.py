@@ -73,8 +73,8 @@ def test_a_uri_too_long_for_the_gateway_is_a_json_414_at_the_edge(length):
 
 def test_a_uri_just_short_of_the_limit_gets_the_services_answer_not_a_503():
     # nginx keeps the edge cache's key ($request_uri) in the buffer that also holds the gateway's response
-    # headers: with the default 4k, a URI of about 3,450 to 3,750 bytes left too little room for them
-    # ("upstream sent too big header", 503 for 3,350 to 3,490 here). Found by the contract fuzzing (a GET
+    # headers: with the default 4k, URIs of 3,350 to 3,490 bytes left too little room for them
+    # ("upstream sent too big header", a 503). Found by the contract fuzzing (a GET
     # /api/products/ of 3,456 bytes). A search of this run's own makes each a miss at the edge cache.
     start = f"/api/products/?search={uuid.uuid4().hex}"
     for length in range(3_300, 4_000, 10):

@@ -49,8 +49,11 @@ def inbox_apply(
     WHERE clause: true only when this claim inserted the key. `params` are named (`%(name)s`).
 
     One statement is one transaction: the claim and the effects commit together or not at all, as
-    with `inbox()`, and inside the caller's transaction they commit with it. A concurrent worker with
-    the same event waits on the claim's key, then finds it taken and changes nothing. Returns whether
+    with `inbox()`, and inside the caller's transaction they commit with it. In autocommit, a commit
+    whose wait for the synchronous standby was cancelled raises CommitUnconfirmed, as a transaction's
+    COMMIT does (the task is retried; the claim makes the retry a no-op if the first attempt survived).
+    A concurrent worker with the same event waits on the claim's key, then finds it taken and changes
+    nothing. Returns whether
     this was the first time, and the rows of `result` (a SELECT over the effects' RETURNING; none
     without it; a row of NULLs only is taken for no row).
     """
@@ -58,7 +61,9 @@ def inbox_apply(
     sql = f"WITH claim AS ({_CLAIM}), {chain} SELECT EXISTS (SELECT FROM claim)"
     if result:  # one row even when `result` has none, so that the claim's answer always comes back
         sql += f", result.* FROM (VALUES (0)) AS one (n) LEFT JOIN ({result}) AS result ON true"
-    with connections[using].cursor() as cursor:
+    connection = connections[using]
+    # outside a transaction the statement is the commit: one the standby did not confirm is not done
+    with connection.statement_confirmed(), connection.cursor() as cursor:
         cursor.execute(sql, {**params, **_claim_params(envelope, step)})
         rows = cursor.fetchall()
     fresh = rows[0][0]

@@ -31,7 +31,11 @@ def publish(event_type: str, payload: dict, *, using: str, event_id: str | None 
     Call it inside `transaction.atomic(using=using)` with the change the event reports. An event ID
     given by the caller (see `derived_event_id`) is written once however often publish is called.
     """
-    row = outbox_row(event_type, payload, event_id=event_id)
+    return publish_row(outbox_row(event_type, payload, event_id=event_id), using=using)
+
+
+def publish_row(row: OutboxEvent, *, using: str) -> str:
+    """`publish` for a row already prepared (`outbox_row`)."""
     OutboxEvent.objects.using(using).bulk_create([row], ignore_conflicts=True)
     relay_on_commit(using, [row.envelope])
     return row.id

@@ -30,7 +30,8 @@ Idempotency-Key gets the first attempt's order if it survived, or a new one if i
 
 A statement in autocommit mode commits by itself; its notice is logged, not raised, unless the statement
 runs in `statement_confirmed()`, which raises CommitUnconfirmed the same way: a write that is one
-statement (`shared.db.inserts.insert_together`, an order placed) is confirmed like a transaction. What
+statement (`shared.db.inserts.insert_together`, an order placed; `shared.events.inbox.inbox_apply`, an
+event's claim with its effect) is confirmed like a transaction. What
 else the platform writes in autocommit is harmless to lose: the outbox's sent marks (the event is sent
 again, the inbox absorbs it) and the ID counter (`shared/db/ids.py`).
 """

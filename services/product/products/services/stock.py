@@ -13,7 +13,7 @@ from shared.db.scatter import group_ids_by_server
 from shared.events.envelope import derived_event_id
 from shared.events.inbox import inbox, inbox_apply, inbox_result, set_inbox_result
 from shared.events.models import OutboxEvent
-from shared.events.outbox import outbox_effect, outbox_row, publish, relay_on_commit
+from shared.events.outbox import outbox_effect, outbox_row, publish_row, relay_on_commit
 
 
 def _quantities_by_server(items: list[dict]) -> dict[str, dict[int, int]]:
@@ -118,15 +118,13 @@ def _reserve_one_item(envelope: dict, alias: str, product_id: int, quantity: int
     rejected_sql, rejected_params = outbox_effect(
         rejected, when="{claimed} AND NOT EXISTS (SELECT FROM taken)", using=alias, name="rejected"
     )
-    # outside a transaction the statement is the commit: one the standby did not confirm is not done
-    with connections[alias].statement_confirmed():
-        fresh, taken = inbox_apply(
-            envelope,
-            using=alias,
-            effects={"taken": _TAKE, "reserved": reserved_sql, "rejected": rejected_sql},
-            params={"product_id": product_id, "quantity": quantity, **reserved_params, **rejected_params},
-            result="SELECT id FROM taken",
-        )
+    fresh, taken = inbox_apply(
+        envelope,
+        using=alias,
+        effects={"taken": _TAKE, "reserved": reserved_sql, "rejected": rejected_sql},
+        params={"product_id": product_id, "quantity": quantity, **reserved_params, **rejected_params},
+        result="SELECT id FROM taken",
+    )
     if fresh:
         if taken:
             _stock_changed(alias, product_id)
@@ -147,8 +145,7 @@ def _outcome_row(envelope: dict, *, rejected: bool) -> OutboxEvent:
 
 
 def _publish_outcome(envelope: dict, *, using: str, rejected: bool) -> None:
-    row = _outcome_row(envelope, rejected=rejected)
-    publish(row.event_type, row.envelope["payload"], using=using, event_id=row.id)
+    publish_row(_outcome_row(envelope, rejected=rejected), using=using)
 
 
 def _give_back(envelope: dict, alias: str, quantities: dict[int, int], *, step: str) -> None:
