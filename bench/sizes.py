@@ -112,7 +112,9 @@ def query_plans() -> dict[str, str]:
             capture_output=True,
             text=True,
         )
-        lines = (done.stdout + done.stderr).strip().splitlines() or ["(no output)"]
+        # its verdict is its last line on stdout; its log (slow statements) goes to stderr
+        lines = (done.stdout if done.returncode == 0 else done.stdout + done.stderr).strip().splitlines()
+        lines = lines or ["(no output)"]
         outcome[service] = ("ok: " if done.returncode == 0 else "FAILED: ") + lines[-1]
         if done.returncode:
             print(done.stdout + done.stderr, file=sys.stderr)

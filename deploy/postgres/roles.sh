@@ -28,4 +28,10 @@ ALTER ROLE :"app_user" SET statement_timeout = :'statement_timeout';
 -- `/health/` and `shard_report` show them (shared/db/roles.py); nothing else of the server
 GRANT pg_read_all_stats TO :"app_user";
 ALTER ROLE :"replication_user" PASSWORD :'replication_password';
+-- pg_prewarm() in the application's database (not a trusted extension: made here, as the superuser), for
+-- filling the buffers after a bulk load (deploy/scripts/warm_buffers.py); it reaches the standbys by
+-- replication. Its autoprewarm worker needs no extension (shared_preload_libraries, postgresql.conf).
+\c :"db"
+SET synchronous_commit = local;
+CREATE EXTENSION IF NOT EXISTS pg_prewarm;
 SQL

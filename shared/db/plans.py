@@ -37,18 +37,31 @@ def statements_sent(
     ]
 
 
-def sequential_scans(alias: str, sql: str, *, tables: Collection[str]) -> list[str]:
-    """The statement with its plan (text) when its plan on `alias` scans one of `tables` sequentially."""
+def plan_nodes(alias: str, sql: str) -> list[dict]:
+    """Every node of the plan of `sql` on `alias` (EXPLAIN, not run)."""
     with connections[alias].cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
-        nodes, found = [cursor.fetchone()[0][0]["Plan"]], []
-        while nodes:
-            node = nodes.pop()
-            nodes += node.get("Plans", [])
-            if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in tables:
-                cursor.execute("EXPLAIN " + sql)
-                found.append(f"{sql}\n" + "\n".join(row[0] for row in cursor.fetchall()))
-    return found
+        pending, nodes = [cursor.fetchone()[0][0]["Plan"]], []
+    while pending:
+        node = pending.pop()
+        pending += node.get("Plans", [])
+        nodes.append(node)
+    return nodes
+
+
+def sequential_scans(alias: str, sql: str, *, tables: Collection[str]) -> list[str]:
+    """The statement with its plan (text) when its plan on `alias` scans one of `tables` sequentially."""
+    nodes = plan_nodes(alias, sql)
+    if not any(node["Node Type"] == "Seq Scan" and node.get("Relation Name") in tables for node in nodes):
+        return []
+    with connections[alias].cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        return [f"{sql}\n" + "\n".join(row[0] for row in cursor.fetchall())]
+
+
+def indexes_read(alias: str, sql: str) -> set[str]:
+    """The indexes the plan of `sql` on `alias` reads."""
+    return {node["Index Name"] for node in plan_nodes(alias, sql) if "Index Name" in node}
 
 
 def check(

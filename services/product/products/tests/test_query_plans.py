@@ -14,10 +14,12 @@ get counted exactly, up to 1,000 a server, which on a catalog of millions are a 
 
 from __future__ import annotations
 
+import io
 import random
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import connections
 
 from products import query_plans, selectors
@@ -130,3 +132,43 @@ def test_a_frequent_word_in_a_name_ordering_walks_the_name_index_only(catalog, o
     ]
     expected = sorted(matches, reverse=ordering.startswith("-"))[:20]
     assert [(product.name, product.id) for product in page.items] == expected
+
+
+def test_warm_buffers_reads_every_index_of_the_public_reads_and_no_other_into_each_servers_buffers(catalog):
+    # given: the extensions roles.sh makes in the live databases (pg_buffercache: to look into the buffers)
+    for alias in shards.primaries():
+        with connections[alias].cursor() as cursor:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_buffercache")
+    used = {
+        index
+        for read in query_plans.public_reads()
+        for alias, sql in _statements(read)
+        for index in plans.indexes_read(alias, sql)
+    }
+    # when
+    out = io.StringIO()
+    call_command("warm_buffers", stdout=out)
+    # then: one line a server, naming the indexes the reads use
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == shards.primaries()
+    for alias, line in zip(shards.primaries(), lines, strict=True):
+        assert "left out" not in line and set(line.split(": ", 2)[2].split(", ")) == used
+        # and: every block of each is in the server's shared buffers
+        with connections[alias].cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relname, pg_relation_size(c.oid) / 8192, count(b.bufferid) FROM pg_class c"
+                " LEFT JOIN pg_buffercache b ON b.relfilenode = pg_relation_filenode(c.oid) AND b.relforknumber = 0"
+                " AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                " WHERE c.relname = ANY(%s) GROUP BY 1, 2",
+                [sorted(used)],
+            )
+            for index, blocks, buffered in cursor.fetchall():
+                assert buffered == blocks > 0, (alias, index, blocks, buffered)
+    # and: the search's, a name ordering's and a category's price ordering's are among them; some index of
+    # the product table is in no read's plan (the unique SKU's, used by writes) and was left out
+    assert {"product_name_trgm_idx", "product_active_name_idx", "product_active_cat_price_idx"} <= used
+    with connections[shards.primaries()[0]].cursor() as cursor:
+        cursor.execute("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'products_product'::regclass")
+        unused = {row[0] for row in cursor.fetchall()} - used
+    assert "products_product_sku_key" in unused
