@@ -20,7 +20,7 @@ ifeq ($(filter $(MODE),services monolith),)
 $(error MODE is services or monolith, not '$(MODE)')
 endif
 
-.PHONY: help up up-haproxy down logs ps seed backup restore scale scale-release route contract bench bench-modes bench-sizes test unit integration integration-monolith images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
+.PHONY: help up up-haproxy down logs ps seed backup restore scale scale-release route contract bench bench-modes bench-sizes profile test unit integration integration-monolith images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -100,7 +100,11 @@ ifeq ($(SIZE),large)
 		$(call IN,user) python manage.py seed_users && \
 	$(COMPOSE) exec -T $(call IN,order) python manage.py seed_orders && \
 	echo "--> large data set written in $$(( $$(date +%s) - start )) s; waiting for the standbys to replay it" && \
-	$(PY3) deploy/scripts/standbys_caught_up.py
+	$(PY3) deploy/scripts/standbys_caught_up.py && \
+	echo "--> reading the indexes of the public reads into every server's buffers" && \
+	for domain in product user order; do \
+		$(COMPOSE) exec -T $(call IN,$$domain) python manage.py warm_buffers || exit 1; \
+	done
 else ifneq ($(SIZE),small)
 	$(error SIZE is small or large, not '$(SIZE)')
 endif
@@ -214,6 +218,9 @@ contract: venv ## write the published API (the gateway's merged OpenAPI schema) 
 bench: venv ## load benchmark on 127.0.0.1 (bench/results/latest.*), then both modes side by side (bench/results/modes-latest.*)
 	@$(PY) bench/run.py
 	@$(PY) bench/modes.py
+
+profile: venv ## where each Python tier spends its CPU per order: py-spy on every process while orders are placed (bench/results/profile-latest.md)
+	@$(PY) bench/profile.py
 
 bench-modes: venv ## what the split costs: the same scenarios against the services, then the monolith, side by side
 	@$(PY) bench/modes.py
