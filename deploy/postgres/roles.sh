@@ -29,7 +29,7 @@ ALTER ROLE :"app_user" SET statement_timeout = :'statement_timeout';
 GRANT pg_read_all_stats TO :"app_user";
 ALTER ROLE :"replication_user" PASSWORD :'replication_password';
 -- pg_prewarm() in the application's database (not a trusted extension: made here, as the superuser), for
--- filling the buffers after a bulk load (deploy/scripts/warm_buffers.py); it reaches the standbys by
+-- filling the buffers after a bulk load (manage.py warm_buffers); it reaches the standbys by
 -- replication. Its autoprewarm worker needs no extension (shared_preload_libraries, postgresql.conf).
 \c :"db"
 SET synchronous_commit = local;
