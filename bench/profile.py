@@ -142,22 +142,12 @@ def place_orders(fx: fixtures.Fixtures) -> dict:
     result = load.open_loop(place, rate=RATE, seconds=SECONDS)
     deadline = time.monotonic() + SETTLE
     while time.monotonic() < deadline:
-        statuses = order_statuses(fx.user_id)
+        statuses = stack.order_statuses(fx.user_id)
         if not statuses.get("pending"):
             break
         time.sleep(1)
-    result["order_statuses"] = order_statuses(fx.user_id)
+    result["order_statuses"] = stack.order_statuses(fx.user_id)
     return result
-
-
-def order_statuses(user_id: str) -> dict[str, int]:
-    counts: dict[str, int] = collections.Counter()
-    for server in ("order-db-0", "order-db-1"):
-        sql = f"SELECT status, count(*) FROM orders_order WHERE user_id = {int(user_id)} GROUP BY status"
-        for line in stack.psql(server, "orders", sql).splitlines():
-            status, count = line.split("|")
-            counts[status] += int(count)
-    return dict(counts)
 
 
 def report(rest: dict, busy: dict, rest_cpu: dict, busy_cpu: dict, orders: int, window: float) -> str:

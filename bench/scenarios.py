@@ -73,13 +73,7 @@ class Bench:
         )
 
     def _order_statuses(self) -> dict[str, int]:
-        statuses: dict[str, int] = {}
-        for server in ("order-db-0", "order-db-1"):
-            sql = f"SELECT status, count(*) FROM orders_order WHERE user_id = {int(self.fx.user_id)} GROUP BY status"
-            for line in stack.psql(server, "orders", sql).splitlines():
-                status, count = line.split("|")
-                statuses[status] = statuses.get(status, 0) + int(count)
-        return statuses
+        return stack.order_statuses(self.fx.user_id)
 
     def _wait_confirmed(self, result: dict, *, timeout: float = 90.0) -> None:
         """Inside the measured window: wait until every order of the run has left `pending`."""

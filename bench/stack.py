@@ -161,3 +161,14 @@ def slow_statements_since(since: float) -> list[str]:
             )
             found += [f"{service}: {line}" for line in (logs.stdout + logs.stderr).splitlines() if "duration:" in line]
     return found
+
+
+def order_statuses(user_id: str) -> dict[str, int]:
+    """How many of the user's orders are in each status, over both order servers."""
+    statuses: dict[str, int] = {}
+    for server in ("order-db-0", "order-db-1"):
+        sql = f"SELECT status, count(*) FROM orders_order WHERE user_id = {int(user_id)} GROUP BY status"
+        for line in psql(server, "orders", sql).splitlines():
+            status, count = line.split("|")
+            statuses[status] = statuses.get(status, 0) + int(count)
+    return statuses
