@@ -12,6 +12,10 @@ The sub-statements of a `WITH` do not see each other's rows, but PostgreSQL chec
 the statement ends (Django makes them deferrable, checked at commit), so a child row may refer to a
 parent written beside it. Unique constraints raise IntegrityError as a single INSERT would.
 
+`commit_locally` (outside a transaction only) lets the statement commit without waiting for the
+synchronous standby, as the ID counter's advance does (`shared.db.ids`): for rows whose loss in a
+failover, in the milliseconds before the standby has them, costs a client no more than a retry.
+
 The rows' primary keys must be set before (shared IDs: `shared.db.ids`), or be made by the server and
 are then not read back (nothing is returned: that is the point). Fields with `auto_now_add` and
 `auto_now` are filled in on the instances, as `save()` would.
@@ -38,8 +42,9 @@ def _insert_sql(rows: list[Model], using: str) -> tuple[str, tuple]:
     return sql, tuple(params)
 
 
-def insert_together(*groups: list[Model], using: str) -> None:
-    """Insert each group of rows (instances of one model per group) on `using`, all in one statement."""
+def insert_together(*groups: list[Model], using: str, commit_locally: bool = False) -> None:
+    """Insert each group of rows (instances of one model per group) on `using`, all in one statement;
+    `commit_locally`: see the module's docstring."""
     groups = [rows for rows in groups if rows]
     parts, params = [], []
     for number, rows in enumerate(groups):
@@ -47,9 +52,16 @@ def insert_together(*groups: list[Model], using: str) -> None:
         parts.append(f"w{number} AS ({sql})")
         params.extend(group_params)
     connection = connections[using]
+    last = "SELECT 1"
+    if commit_locally:
+        # inside a transaction, set_config(..., true) would last until that transaction's own COMMIT
+        if connection.in_atomic_block:
+            raise ValueError("commit_locally is for a statement that is its own transaction")
+        parts.append("local_commit AS (SELECT set_config('synchronous_commit', 'local', true))")
+        last = "SELECT 1 FROM local_commit"
     # outside a transaction the statement is the commit: one the standby did not confirm is not done
     with connection.statement_confirmed(), connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} SELECT 1", params)
+        cursor.execute(f"WITH {', '.join(parts)} {last}", params)
     for rows in groups:
         for row in rows:
             row._state.adding, row._state.db = False, using

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone as dj_timezone
@@ -19,6 +19,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from shared.db import shards
+from shared.db.inserts import insert_together
 from shared.errors import ApplicationError, Conflict, ValidationFailed
 from shared.events.inbox import inbox_apply
 from shared.events.outbox import publish
@@ -73,12 +74,18 @@ def user_register(*, email: str, password: str, name: str = "", is_staff: bool =
 
 
 def _issue_tokens(user: User, alias: str) -> dict:
+    """A new pair, its refresh token recorded. A login's record (in autocommit) commits without waiting
+    for the synchronous standby: lost in a failover, in the milliseconds before the standby has it, the
+    token is unknown when presented, taken for a replay (`token_refresh`), and the user logs in again.
+    A rotation's record commits with the revocation of the old token, which waits as every write does."""
     refresh = RefreshToken.for_user(user)
     refresh["user_id"] = str(user.id)
     refresh["is_staff"] = user.is_staff
-    RefreshTokenRecord.objects.using(alias).create(
+    record = RefreshTokenRecord(
         jti=refresh["jti"], user_id=user.id, expires_at=datetime.fromtimestamp(refresh["exp"], tz=UTC)
     )
+    connection = connections[alias]
+    insert_together([record], using=alias, commit_locally=not connection.in_atomic_block)
     # the access token inherits user_id and is_staff from the refresh token's claims
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 

@@ -1,4 +1,6 @@
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from rest_framework_simplejwt.tokens import AccessToken
 
 from shared.db import ids, shards
@@ -64,6 +66,28 @@ def test_refresh_rotates_and_replay_revokes_everything(settings):
         token_refresh(refresh=second["refresh"])
     alias = shards.primary_for_id(user.id)
     assert not RefreshTokenRecord.objects.using(alias).filter(user_id=user.id, revoked_at=None).exists()
+
+
+@pytest.mark.django_db(databases="__all__", transaction=True)
+def test_a_logins_token_record_commits_without_the_standby_and_a_rotations_with_the_revocation():
+    # given: the service's connections in autocommit, as in a request
+    user = user_register(email="gus@example.com", password=PASSWORD)
+    alias = shards.primary_for_id(user.id)
+    # when
+    with CaptureQueriesContext(connections[alias]) as login:
+        pair = user_login(email="gus@example.com", password=PASSWORD)
+    with CaptureQueriesContext(connections[alias]) as rotation:
+        token_refresh(refresh=pair["refresh"])
+
+    # then: the login's record is one statement that is its own transaction, committed locally
+    # (shared.db.inserts); the rotation's commits with the old token's revocation, waiting for the standby
+    def inserts(captured) -> list[str]:
+        return [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().startswith(("INSERT", "WITH"))]
+
+    local = "set_config('synchronous_commit', 'local', true)"
+    assert len(inserts(login)) == 1 and local in inserts(login)[0] and "users_refreshtokenrecord" in inserts(login)[0]
+    assert len(inserts(rotation)) == 1 and local not in inserts(rotation)[0]
+    assert RefreshTokenRecord.objects.using(alias).filter(user_id=user.id).count() == 2
 
 
 def test_delete_removes_the_user():
