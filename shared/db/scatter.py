@@ -5,10 +5,10 @@ fields, then the primary key), and the sorted parts are merged. Two ways to page
 
 - `scatter_keyset`, the default way: each server seeks from a position with an index and returns at
   most one page (and one row more); the merge keeps the first page. Its cost does not depend on how
-  deep the page is or how large the table (see `keyset.py`). With `keys_first`, each server's
-  statement picks the primary keys of its rows in a sub-select and reads only those rows: for a filter
-  the ordering's index can test on its own, so that the server walks the index only (an index-only
-  scan), never the table, however many rows the filter passes over.
+  deep the page is or how large the table (see `keyset.py`). With `keys_first`, each server returns
+  only the sort keys, and the page's rows are then read by primary key: for a filter the ordering's
+  index can test on its own, so that the server walks the index only (an index-only scan), never
+  the table, however many rows the filter passes over.
 - `scatter_gather`, pages by number, the bounded slow way: page N needs each server's first
   N × size rows, so callers bound N (the catalog allows 200).
 
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from typing import TypeVar
 
-from django.db.models import BooleanField, F, Func, QuerySet
+from django.db.models import QuerySet
 
 from shared.db import ids, keyset, replicas, shards
 from shared.db.counts import EXACT_UP_TO, Count, count_rows
@@ -40,25 +40,14 @@ __all__ = [
 ]
 
 
-class _OnShards(Func):
-    """`((<id> >> 12) & 1023) = ANY(<shards>)`: the shard inside an ID, written as the statistics that
-    `shard_statistics_sql` makes know it; the column is named as the query aliases it (in a sub-select too)."""
-
-    output_field = BooleanField()
-
-    def __init__(self, expression, logical_shards: Sequence[int]):
-        super().__init__(expression)
-        self.logical_shards = list(logical_shards)
-
-    def as_sql(self, compiler, connection, **extra_context):
-        column, params = compiler.compile(self.get_source_expressions()[0])
-        sql = f"(({column} >> {ids.SEQUENCE_BITS}) & {ids.MAX_LOGICAL_SHARDS - 1}) = ANY(%s)"
-        return sql, (*params, self.logical_shards)
-
-
 def on_shards(queryset: QuerySet, field: str, logical_shards: Sequence[int]) -> QuerySet:
     """Only the rows whose `field` (an ID that carries its shard) belongs to `logical_shards`."""
-    return queryset.filter(_OnShards(F(field), logical_shards))
+    column = queryset.model._meta.get_field(field).column
+    table = queryset.model._meta.db_table
+    return queryset.extra(
+        where=[f'(("{table}"."{column}" >> {ids.SEQUENCE_BITS}) & {ids.MAX_LOGICAL_SHARDS - 1}) = ANY(%s)'],
+        params=[list(logical_shards)],
+    )
 
 
 def shard_statistics_sql(table: str, column: str = "id") -> tuple[str, str]:
@@ -117,19 +106,15 @@ def scatter_keyset(
     `order` is all ascending or all descending and ends with the primary key (e.g. `("-price", "-id")`),
     so that the merge order equals the order inside each server. Each server reads at most
     `page_size + 1` rows from `after` on; the next page starts after `keyset.position(items[-1], order)`.
-    `keys_first`: each server's statement selects the primary keys of those rows first, in a sub-select
-    that needs only the ordering's index when it holds every column the filter tests, then reads those
-    rows by primary key (still one statement a server; see the module's docstring).
+    `keys_first`: each server reads only the sort keys of those rows, then the page's rows are read by
+    primary key (one more statement per server the page draws on; see the module's docstring). As with
+    `scatter_gather`, a row deleted or changed out of the list between the two reads is left out.
     """
-
-    def read(queryset: QuerySet) -> list:
-        if keys_first:
-            pk = queryset.model._meta.pk.name
-            keys = keyset.seek(queryset, order, after).values(pk)[: page_size + 1]
-            return list(queryset.filter(**{f"{pk}__in": keys}).order_by(*order))
-        return list(keyset.seek(queryset, order, after)[: page_size + 1])
-
-    parts = _owned_rows(query, shard_field, read)
+    if keys_first:
+        chosen, owners = _merged_keys(query, order, after, page_size + 1, shard_field)
+        items = _rows_of(query, chosen[:page_size], order[-1].lstrip("-"), owners, shard_field)
+        return Page(items=items, page_size=page_size, has_next=len(chosen) > page_size)
+    parts = _owned_rows(query, shard_field, lambda queryset: list(keyset.seek(queryset, order, after)[: page_size + 1]))
     rows = list(islice(_merged(parts, order), page_size + 1))
     return Page(items=rows[:page_size], page_size=page_size, has_next=len(rows) > page_size)
 

@@ -29,15 +29,11 @@ ORDERINGS = {
 }
 # the catalog's cursors: positions in one of ORDERINGS
 CATALOG = Keyset(name="products", model=Product, orderings=ORDERINGS)
-# orderings whose index holds every column a search tests (the name and the SKU, keys or included;
-# `Product.Meta.indexes`): a search in them picks a page's IDs first, walking that index only, and then
-# reads those rows (`scatter_keyset(keys_first=True)`, one statement). A word one name in 12 has costs
-# about 12 index entries a row of the page, and matches cluster in a name ordering (names that start
-# alike), so a frequent word may lie thousands of entries from the start of the list: index entries cost
-# microseconds, rows from the table far more. Within a category, only the name orderings' indexes
-# (category, name, id) hold the SKU.
-COVERED_BY_THEIR_INDEX = frozenset(ORDERINGS)  # every one
-COVERED_WITHIN_A_CATEGORY = frozenset({"name", "-name"})
+# orderings whose index holds every column a search tests (name, id and, included, sku): a search in
+# them reads the sort keys first, walking that index only (`scatter_keyset(keys_first=True)`). Matches
+# cluster in a name ordering (names that start alike), so a frequent word may lie thousands of index
+# entries from the start of the list: index entries cost microseconds, rows from the table far more.
+COVERED_BY_THEIR_INDEX = {"name", "-name"}
 # pages asked for by number (`page`) go no deeper than this: each server reads page × page_size rows
 PAGE_NUMBER_MAX = 200
 # a search term matches names when it has at least this many characters (a trigram index finds them);
@@ -94,8 +90,7 @@ def product_list(
     order = ORDERINGS[ordering]
     if page is not None:
         return scatter_gather(query=query, order=order, page=page, page_size=page_size)
-    covered = COVERED_WITHIN_A_CATEGORY if category else COVERED_BY_THEIR_INDEX
-    keys_first = bool(search) and ordering in covered
+    keys_first = bool(search) and ordering in COVERED_BY_THEIR_INDEX
     return scatter_keyset(query=query, order=order, after=after, page_size=page_size, keys_first=keys_first)
 
 
