@@ -20,7 +20,7 @@ ifeq ($(filter $(MODE),services monolith),)
 $(error MODE is services or monolith, not '$(MODE)')
 endif
 
-.PHONY: help up up-haproxy down logs ps seed backup restore scale scale-release route contract bench bench-modes bench-sizes profile test unit integration integration-monolith images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
+.PHONY: help up up-haproxy down logs ps seed backup restore scale scale-release route contract bench bench-modes bench-sizes profile profile-idle test unit integration integration-monolith images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -221,6 +221,9 @@ bench: venv ## load benchmark on 127.0.0.1 (bench/results/latest.*), then both m
 
 profile: venv ## where each Python tier spends its CPU per order: py-spy on every process while orders are placed (bench/results/profile-latest.md)
 	@$(PY) bench/profile.py
+
+profile-idle: venv ## where the idle stack's CPU goes: per container group, per process, and Docker's health checks (bench/results/idle-latest.md)
+	@$(PY) bench/idle.py
 
 bench-modes: venv ## what the split costs: the same scenarios against the services, then the monolith, side by side
 	@$(PY) bench/modes.py

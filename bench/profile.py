@@ -15,8 +15,9 @@ second for `PROFILE_SECONDS`, then until every order is confirmed: the saga's wo
   the work: psycopg, Celery and kombu, Django's request cycle, ...), under load minus at rest, and
   each tier's functions are ranked by their own samples.
 
-It refuses to report when an order failed or was not confirmed, or when py-spy failed or had errors
-in more than 1% of its samples. Written to `bench/results/profile-<time>.md` (and `profile-latest.md`).
+It refuses to report when an order failed or was not confirmed, when a tier used less CPU under load
+than at rest (the rest window was not at rest), or when py-spy failed or had errors in more than 1% of
+its samples. Written to `bench/results/profile-<time>.md` (and `profile-latest.md`).
 """
 
 from __future__ import annotations
@@ -203,6 +204,10 @@ def main() -> int:
         problems.append(f"answers: {result['status']}")
     if result["order_statuses"] != {"confirmed": orders} or orders != result["requests"]:
         problems.append(f"orders: {result['order_statuses']} of {result['requests']} placed")
+    # a tier that used more CPU at rest than under load: something else ran in the rest window
+    quieter = [tier for tier in TIERS if busy_cpu.get(tier, 0.0) < rest_cpu.get(tier, 0.0)]
+    if quieter:
+        problems.append(f"less CPU under load than at rest: {quieter} (the rest window was not at rest)")
     if problems:
         print("INVALID, not reported:\n" + "\n".join(problems), file=sys.stderr)
         return 1
