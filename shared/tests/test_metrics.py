@@ -11,21 +11,21 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from shared import metrics
 
 
-def test_metrics_are_multiprocess_values_that_read_the_cached_process_id():
-    # given: the image's multiprocess mode, installed when the package was imported
+def test_metric_values_take_the_process_id_from_shared_metrics_not_from_the_kernel():
+    # given: the image's multiprocess mode, installed when the package was imported; an ID no process has
     assert os.environ.get("PROMETHEUS_MULTIPROC_DIR") and values.ValueClass._multiprocess
+    directory, real = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]), metrics.process_id()
     counter = Counter(f"test_updates_{uuid.uuid4().hex[:8]}", "test", registry=None)
-    calls = []
-    real = os.getpid
-    os.getpid = lambda: calls.append(1) or real()
+    metrics._process_id = unknown = real + 10_000_000
     try:
         # when
-        for _ in range(100):
-            counter.inc()
+        counter.inc()
     finally:
-        os.getpid = real
-    # then: no system call per update
-    assert calls == [] and metrics.process_id() == os.getpid()
+        metrics._process_id = real
+        counter.inc()  # back to this process's own files
+    # then: the update went to files named after the ID shared.metrics gave (no os.getpid() asked)
+    assert (directory / f"counter_{unknown}.db").exists()
+    (directory / f"counter_{unknown}.db").unlink()
 
 
 def test_a_forked_child_writes_its_metrics_to_files_of_its_own():
