@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import values
-
 _process_id = os.getpid()
 _installed = False
 
@@ -39,6 +37,10 @@ def use_cached_process_id() -> None:
     global _installed
     if _installed or not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return
+    # imported here: the host's scripts use stdlib-only modules of `shared` (deploy/swarm/render.py)
+    # where prometheus_client is not installed, nor PROMETHEUS_MULTIPROC_DIR set
+    from prometheus_client import values
+
     os.register_at_fork(after_in_child=_forked)
     values.ValueClass = values.MultiProcessValue(process_identifier=process_id)
     _installed = True
