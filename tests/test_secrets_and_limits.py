@@ -287,15 +287,21 @@ def test_the_cache_holds_json_never_pickle(products):
     # given: a product read through the API (past the edge cache), so that it is in the cache layers
     response = Client().get(f"/api/products/{products[0]['id']}/", params={"fresh": uuid.uuid4().hex})
     assert response.status_code == 200
-    # when: every string value the product service keeps in redis-cache is read back
+    # when: every string value the product service keeps in redis-cache is read back, each key's type
+    # and value in one script (atomic: a page's entry expiring between a TYPE and a GET read as '')
+    type_and_value = (
+        "local t = redis.call('TYPE', KEYS[1]).ok; "
+        "if t == 'string' then return 'string:' .. redis.call('GET', KEYS[1]) end; return t"
+    )
     script = (
         # as the cache's own user (the ACL of deploy/redis/entrypoint.sh)
         'r() { redis-cli --user app --pass "$REDIS_PASSWORD" --no-auth-warning "$@"; }; '
         "for k in $(r --scan --pattern 'product:*' | head -n 100); do "
-        'if [ "$(r TYPE "$k")" = string ]; then printf "%s\\t" "$k"; r --raw GET "$k"; fi; done'
+        f'printf "%s\\t" "$k"; r --raw EVAL "{type_and_value}" 1 "$k"; done'
     )
     lines = compose("exec", "-T", "redis-cache", "sh", "-c", script).splitlines()
-    values = dict(line.split("\t", 1) for line in lines if "\t" in line)
+    found = dict(line.split("\t", 1) for line in lines if "\t" in line)
+    values = {key: found[key].removeprefix("string:") for key in found if found[key].startswith("string:")}
     # then: each is JSON text (an integer, such as a catalog generation, is JSON too), and the product is there
     assert values
     for key, value in values.items():

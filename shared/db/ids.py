@@ -49,8 +49,10 @@ def compose(*, timestamp_ms: int, shard: int, sequence: int) -> int:
 
 
 NEXT_IDS_SQL = "SELECT next_sharded_ids(%s, %s)"
-# the same in its own transaction (autocommit): committed without waiting for the synchronous standby
-NEXT_IDS_LOCAL_COMMIT_SQL = f"{NEXT_IDS_SQL} FROM set_config('synchronous_commit', 'local', true)"
+# in a statement that is its own transaction (autocommit): that transaction commits without waiting for
+# the synchronous standby (also `shared.db.inserts`' commit_locally)
+COMMIT_LOCALLY = "set_config('synchronous_commit', 'local', true)"
+NEXT_IDS_LOCAL_COMMIT_SQL = f"{NEXT_IDS_SQL} FROM {COMMIT_LOCALLY}"
 
 
 def new_ids(*, shard: int, count: int = 1, using: str) -> list[int]:

@@ -27,6 +27,8 @@ from django.db import connections
 from django.db.models import AutoField, Model
 from django.db.models.sql import InsertQuery
 
+from shared.db.ids import COMMIT_LOCALLY
+
 
 def _insert_sql(rows: list[Model], using: str) -> tuple[str, tuple]:
     """The INSERT that bulk_create would send for `rows` (instances of one model), without RETURNING."""
@@ -57,7 +59,7 @@ def insert_together(*groups: list[Model], using: str, commit_locally: bool = Fal
         # inside a transaction, set_config(..., true) would last until that transaction's own COMMIT
         if connection.in_atomic_block:
             raise ValueError("commit_locally is for a statement that is its own transaction")
-        parts.append("local_commit AS (SELECT set_config('synchronous_commit', 'local', true))")
+        parts.append(f"local_commit AS (SELECT {COMMIT_LOCALLY})")
         last = "SELECT 1 FROM local_commit"
     # outside a transaction the statement is the commit: one the standby did not confirm is not done
     with connection.statement_confirmed(), connection.cursor() as cursor:
