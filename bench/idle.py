@@ -98,9 +98,10 @@ def _edge_requests(since: float) -> int:
 
 def main() -> int:
     services = stack.containers()
-    before, started = _snapshot(), time.time()
+    docker_before, before, started = stack.docker_host_ns(), _snapshot(), time.time()
     time.sleep(SECONDS)
-    after, ended = _snapshot(), time.time()
+    after, ended, docker_after = _snapshot(), time.time(), stack.docker_host_ns()
+    time.sleep(2)  # nginx writes its access log at least every second (nginx.conf: flush=1s)
     requests = _edge_requests(started)
     elapsed = ended - started
 
@@ -153,6 +154,12 @@ def main() -> int:
             f"| {group} | {g['containers']} | {g['total'] / elapsed:.2f} | {(g['total'] - g['short']) / elapsed:.2f} "
             f"| {g['short'] / elapsed:.2f} | {g['checks']:.0f} | {per_check} |"
         )
+    lines += [
+        "",
+        f"Outside every container, the host's Docker processes ({', '.join(stack.DOCKER_HOST_PROCESSES)}) "
+        f"spent **{(docker_after - docker_before) / 1e6 / elapsed:.1f} ms/s** more (`make bench`'s `docker` "
+        "tier): Docker's side of each health check (`docker exec`), and of what the containers log.",
+    ]
     lines += ["", "The long-lived processes of each group above 1 ms/s, ms/s (summed over the group's containers):", ""]
     for group in sorted(groups, key=lambda name: -groups[name]["total"]):
         top = [(name, ms / elapsed) for name, ms in kinds[group].most_common() if ms / elapsed >= 1.0]

@@ -19,6 +19,7 @@ TIERS = (
     "pgbouncer",
     "postgres",
     "redis",
+    "docker",
 )
 
 

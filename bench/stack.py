@@ -2,8 +2,11 @@
 
 CPU time comes from each container's cgroup counter (cgroup v1 `cpuacct.usage` or v2 `cpu.stat`),
 so it is what the kernel charged the container, whatever else runs on the machine. Containers are
-grouped by tier (`group_of`). SQL statements are PgBouncer's `total_query_count` summed over every
-pool of every service (`SHOW STATS` on its admin console): every statement the applications send.
+grouped by tier (`group_of`). What the containers make Docker do on the host is a tier of its own,
+`docker` (`docker_host_ns`): docker-proxy carrying every connection to a port published on
+127.0.0.1, each container's shim and dockerd reading and storing what it logs, and health checks.
+SQL statements are PgBouncer's `total_query_count` summed over every pool of every service (`SHOW
+STATS` on its admin console): every statement the applications send.
 """
 
 from __future__ import annotations
@@ -84,14 +87,38 @@ def _cpu_ns(container_id: str) -> int | None:
     return None
 
 
+# the host's Docker processes (/proc/<pid>/comm, which keeps 15 characters)
+DOCKER_HOST_PROCESSES = ("dockerd", "containerd", "containerd-shim", "docker-proxy")
+DOCKER_HOST = "host"  # their pseudo container ID in a CpuSnapshot, counted as the service `docker`
+
+
+def docker_host_ns() -> int:
+    """CPU nanoseconds used so far by the host's Docker processes (user and system time). They are
+    outside every container's cgroup, yet a request through a published port, a line a container
+    logs and a health check each cost CPU there."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")] in DOCKER_HOST_PROCESSES:
+            fields = text[text.rindex(")") + 2 :].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
 class CpuSnapshot:
-    """CPU nanoseconds used so far by every container of the project, keyed by container ID."""
+    """CPU nanoseconds used so far by every container of the project, keyed by container ID, and by
+    the host's Docker processes (`DOCKER_HOST`)."""
 
     def __init__(self) -> None:
         self.service = containers()
         self.ns = {cid: ns for cid in self.service if (ns := _cpu_ns(cid)) is not None}
         if not self.ns:
             raise RuntimeError("no cgroup CPU counters found for the stack's containers")
+        self.service[DOCKER_HOST] = "docker"
+        self.ns[DOCKER_HOST] = docker_host_ns()
 
     def by_group_since(self, before: CpuSnapshot) -> dict[str, float]:
         """CPU milliseconds per tier used between `before` and this snapshot (containers in both)."""
