@@ -142,12 +142,10 @@ def place_orders(fx: fixtures.Fixtures) -> dict:
 
     result = load.open_loop(place, rate=RATE, seconds=SECONDS)
     deadline = time.monotonic() + SETTLE
-    while time.monotonic() < deadline:
-        statuses = stack.order_statuses(fx.user_id)
-        if not statuses.get("pending"):
-            break
-        time.sleep(1)
-    result["order_statuses"] = stack.order_statuses(fx.user_id)
+    with stack.OrderStatuses(fx.user_id) as orders:
+        while time.monotonic() < deadline and orders.now().get("pending"):
+            time.sleep(1)
+        result["order_statuses"] = orders.now()
     return result
 
 

@@ -72,30 +72,30 @@ class Bench:
             f"d: the GET to product directly ({connections} conn.)", runner, checks.no_errors, checks.edge_bypassed
         )
 
-    def _order_statuses(self) -> dict[str, int]:
-        return stack.order_statuses(self.fx.user_id)
-
-    def _wait_confirmed(self, result: dict, *, timeout: float = 90.0) -> None:
+    @staticmethod
+    def _wait_confirmed(orders: stack.OrderStatuses, result: dict, *, timeout: float = 90.0) -> None:
         """Inside the measured window: wait until every order of the run has left `pending`."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self._order_statuses().get("pending", 0):
+        while time.monotonic() < deadline and orders.now().get("pending", 0):
             time.sleep(0.5)
-        result["order_statuses"] = statuses = self._order_statuses()
+        result["order_statuses"] = statuses = orders.now()
         # orders, not responses: a request wrk dropped at the end of the run may still have placed one
         result["responses"], result["requests"] = result["requests"], sum(statuses.values())
 
     def place_orders(self) -> dict:
-        if self._order_statuses():
-            raise RuntimeError("the bench user already has orders: make fresh fixtures")
         env = {"BENCH_METHOD": "POST", "BENCH_TOKEN": self.fx.user_token, "BENCH_BODY": self.order_body()}
-        return self.run(
-            "e: placing orders (checked until every one is confirmed)",
-            self._wrk(f"{BASE}/api/orders/", env=env),
-            checks.no_errors,
-            lambda r: checks.all_confirmed(r["order_statuses"], r["requests"]),
-            lambda r: [] if r["requests"] >= r["responses"] else ["fewer orders stored than answered"],
-            settle=self._wait_confirmed,
-        )
+        # the psql sessions that follow the orders are opened before the measured window
+        with stack.OrderStatuses(self.fx.user_id) as orders:
+            if orders.now():
+                raise RuntimeError("the bench user already has orders: make fresh fixtures")
+            return self.run(
+                "e: placing orders (checked until every one is confirmed)",
+                self._wrk(f"{BASE}/api/orders/", env=env),
+                checks.no_errors,
+                lambda r: checks.all_confirmed(r["order_statuses"], r["requests"]),
+                lambda r: [] if r["requests"] >= r["responses"] else ["fewer orders stored than answered"],
+                settle=lambda result: self._wait_confirmed(orders, result),
+            )
 
     def order_body(self) -> str:
         return json.dumps({"items": [{"product_id": self.fx.product_id, "quantity": 1}]})
