@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand
 from products.services.catalog import category_ensure, products_bulk_create
 from products.services.seeding import products_seed_large
 from shared.db.databases import use_maintenance_pools
-from shared.seeding.dataset import ADJECTIVES, CATEGORIES, PRODUCTS
+from shared.seeding.dataset import ADJECTIVES, CATEGORIES, NOUNS, PRODUCTS
 
 
 class Command(BaseCommand):
@@ -41,7 +41,9 @@ class Command(BaseCommand):
             rows.append(
                 {
                     "sku": f"SKU-{number:06d}",
-                    "name": f"{rng.choice(ADJECTIVES)} {CATEGORIES[slug]} item {number}",
+                    # the large seed's shape: each noun names 1 product in 12 at both sizes, so that a
+                    # search for one (make bench-sizes' search_common) finds as much at either
+                    "name": f"{rng.choice(ADJECTIVES)} {CATEGORIES[slug]} {NOUNS[number % len(NOUNS)]} {number}",
                     "description": f"Demo product {number} in {CATEGORIES[slug]}.",
                     "category_id": slug,
                     "price": Decimal(rng.randint(199, 99999)) / 100,
