@@ -162,7 +162,7 @@ integration: export HAPROXY_LOGIN_LIMIT ?= 600
 integration: export HAPROXY_API_LIMIT ?= 20000
 integration: venv browser up-haproxy ## cross-service tests through nginx (and HAProxy) on 127.0.0.1 (brings the stack up to date first)
 	@echo "--> integration tests (tests/) against http://127.0.0.1:$${HTTP_PORT:-8080}"
-	@$(PY) -m pytest tests --ignore=tests/monolith
+	@$(PY) -m pytest --durations=25 tests --ignore=tests/monolith
 
 # The cross-service suite again with the monolith in place of the services (MODE=monolith), and the
 # monolith's own tests (tests/monolith/). Tests marked `topology` are about the services themselves (scaling
@@ -176,7 +176,7 @@ integration-monolith: export NGINX_API_BURST ?= 2000
 integration-monolith: venv ## the API suite against the monolith (make up MODE=monolith), and the monolith's own tests
 	@$(MAKE) --no-print-directory up MODE=monolith
 	@echo "--> integration tests against the monolith: tests/, but those marked topology"
-	@PLATFORM_MODE=monolith $(PY) -m pytest -m "not topology" tests
+	@PLATFORM_MODE=monolith $(PY) -m pytest --durations=25 -m "not topology" tests
 
 browser: ## headless Chromium (Debian's) for the test of the /ops/ page (tests/test_ops.py)
 	@command -v chromium >/dev/null || { echo "--> installing chromium (headless page tests)"; \
