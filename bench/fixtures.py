@@ -112,9 +112,25 @@ def login(email: str, password: str) -> str:
     return response.json()["access"]
 
 
-def make() -> Fixtures:
+def admin_login() -> str:
     env = dotenv()
-    admin = login(env.get("ADMIN_EMAIL", "admin@example.com"), env.get("ADMIN_PASSWORD", "admin-Passw0rd!"))
+    return login(env.get("ADMIN_EMAIL", "admin@example.com"), env.get("ADMIN_PASSWORD", "admin-Passw0rd!"))
+
+
+def new_catalog_generation(product_id: str) -> None:
+    """Change the bench's product through the API, as the admin: the product service then starts a new
+    catalog cache generation, and no page or count cached before is read again."""
+    response = requests.patch(
+        f"{BASE}/api/products/{product_id}/",
+        json={"description": f"bench {uuid.uuid4().hex[:8]}"},
+        headers={"Authorization": f"Bearer {admin_login()}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+
+
+def make() -> Fixtures:
+    admin = admin_login()
     product = requests.post(
         f"{BASE}/api/products/",
         json={"sku": f"BENCH-{uuid.uuid4().hex[:8]}", "name": "Bench", "category": "tools", "price": "9.99"}

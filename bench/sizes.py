@@ -1,8 +1,8 @@
 """`make bench-sizes`: the public reads at the small data set, then at the large one, side by side.
 
 1. Refuses to start unless the stack holds the small data set (`make clean up` makes one).
-2. Measures the eight reads of reads.py, the Postgres slow log (30 ms) during them and each tier's
-   resident memory.
+2. Measures the eight reads of reads.py (each in `reads.ROUNDS` rounds: the median p99), the Postgres
+   slow log (30 ms) during them and each tier's resident memory.
 3. Loads the large data set (`make seed SIZE=large`: 2,000,000 products, 1,000,000 users, 2,000,000
    orders; the time is reported) and checks it is there (planner estimates per table).
 4. Waits until the stack at rest is as quiet as before the small reads (`at_rest`), and measures the
@@ -195,6 +195,11 @@ def markdown(results: dict) -> str:
     lines += ["", "| target | measured | target | met |", "|---|---:|---|---|"]
     lines += [
         f"| {t['what']} | {t['value']} | {t['target']} | {'yes' if t['met'] else 'no'} |" for t in results["targets"]
+    ]
+    lines += ["", "Each read's p99 per round, ms (the table gives their median):", ""]
+    lines += [
+        f"- {name}: small {small['reads'][name].get('p99_ms_by_round')}, large {big.get('p99_ms_by_round')}"
+        for name, big in large["reads"].items()
     ]
     lines += ["", f"Resident memory per tier, MB: small {small['memory_mb']}; large {large['memory_mb']}."]
     lines += [
