@@ -75,7 +75,7 @@ EVENTS: dict[str, EventType] = {
             "product",
             ("product",),
             {"product_id": str},
-            "a product changed or was deleted: every product process drops it from every cache layer",
+            "a product was created, changed or deleted: every product process drops it from every cache layer",
         ),
     )
 }

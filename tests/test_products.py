@@ -112,6 +112,25 @@ def test_admin_creates_updates_and_deletes_a_product(admin):
     assert_error(Client().get(f"/api/products/{product['id']}/"), 404)
 
 
+def test_a_new_product_is_listed_at_once_not_when_cached_pages_expire(admin):
+    # given: a search for its SKU found nothing, and that empty page is cached (PAGE_TTL, 60 s)
+    body = _new_product_body()
+    client = Client()
+
+    def found(probe: str) -> list:
+        # `probe`, a parameter the API ignores, gives each request its own edge-cache key: what is
+        # measured is the application's cache layers
+        return client.get(f"/api/products/?search={body['sku']}&probe={probe}").json()["results"]
+
+    assert found("before") == []
+    # when
+    created = admin.client.post("/api/products/", json=body, headers=admin.auth)
+    assert created.status_code == 201, created.text
+    # then: listed within seconds (a standby replays the insert in milliseconds; the event's second
+    # drop covers a read that reached one before it did), not after the cached page's minute
+    wait_for(lambda: [p["id"] for p in found(uuid.uuid4().hex)] == [created.json()["id"]], timeout=10.0, interval=0.1)
+
+
 def test_seeding_again_changes_nothing():
     from support import compose, process_of
 

@@ -38,7 +38,13 @@ def product_create(
         sku=sku, name=name, price=price, category_id=category, stock=stock, description=description, is_active=is_active
     )
     taken = ValidationFailed({"sku": ["A product with this SKU exists."]})
-    return shards.insert_new(product, shard=shard, on_duplicate=taken)
+    with transaction.atomic(using=alias):
+        shards.insert_new(product, shard=shard, on_duplicate=taken)
+        # a new product belongs on cached catalog pages (a first page, a search that found nothing
+        # before): the same two drops as a change (`product_update`)
+        transaction.on_commit(lambda: product_caches_drop(product_id=product.id), using=alias)
+        publish("product.updated", {"product_id": str(product.id)}, using=alias)
+    return product
 
 
 UPDATABLE_FIELDS = ("name", "description", "price", "stock", "is_active", "category")
