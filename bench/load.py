@@ -87,12 +87,15 @@ def open_loop(make_request, *, rate: float, seconds: int, workers: int = 64) -> 
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     cache: dict[str, int] = {}
+    body_bytes = [0]
     lock = threading.Lock()
 
     def fire(n: int, due: float) -> None:
+        size = 0
         try:
             response = make_request(pool, n)
             status, verdict = str(response.status), response.headers.get("X-Cache-Status", "none")
+            size = len(response.data)
         except Exception as exc:  # noqa: BLE001 - a failed request is a counted error, not a crash
             status, verdict = type(exc).__name__, "none"
         elapsed = (time.perf_counter() - due) * 1000
@@ -100,6 +103,7 @@ def open_loop(make_request, *, rate: float, seconds: int, workers: int = 64) -> 
             latencies.append(elapsed)
             statuses[status] = statuses.get(status, 0) + 1
             cache[verdict] = cache.get(verdict, 0) + 1
+            body_bytes[0] += size
 
     total = int(rate * seconds)
     start = time.perf_counter()
@@ -122,4 +126,6 @@ def open_loop(make_request, *, rate: float, seconds: int, workers: int = 64) -> 
         "dispatch_lag_ms": round(worst_dispatch_lag * 1000, 1),
         "status": statuses,
         "cache": cache,
+        # what the responses carried: two runs of one read compare only when they did the same work
+        "bytes_per_response": round(body_bytes[0] / max(total, 1)),
     }

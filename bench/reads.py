@@ -6,7 +6,7 @@ from the moment each request was due), with CPU per request per tier and SQL sta
 
 - first_page: the first catalog page in one of the 6 orderings;
 - deep_page: a page 100 pages of 100 into an ordering, by a cursor taken before the run (walked
-  page by page, as a client does);
+  page by page, as a client does; at the small size as deep as leaves a full page after it);
 - search: a product name fragment (`<noun> <number>`, the trigram index);
 - search_common: one of the 12 nouns alone, which about 1 product in 12 has in its name (the
   frequent term: the index finds many rows, and a page must still cost one page);
@@ -81,7 +81,12 @@ def _walk(ordering: str, category: str) -> tuple[dict, tuple[str, str] | None]:
     walked page by page as a client does (not the page-number path, whose per-server reads of up to
     page x size keys are not one of the measured reads, and would weigh on the memory measured after)."""
     first = page = _get("/api/products/", ordering=ordering, category=category, page_size=100)
-    for _ in range(max(1, min(DEEP_PAGES, first["count"] // 100 - 1))):  # at the small size, as deep as it goes
+    # at the small size as deep as it goes with a full page of 100 left after the cursor: a deep page
+    # must return as many rows at both sizes (a list too short for that has no deep cursor)
+    steps = min(DEEP_PAGES, first["count"] // 100 - 2)
+    if steps < 1:
+        return first, None
+    for _ in range(steps):
         if not page["next"]:
             return first, None
         page = _get("/api/products/", ordering=ordering, category=category, page_size=100, cursor=page["next"])
@@ -252,6 +257,7 @@ def combined(rounds: list[dict]) -> dict:
         },
         "cpu_ms_per_request_total": round(statistics.fmean(r["cpu_ms_per_request_total"] for r in rounds), 2),
         "sql_per_request": round(statistics.fmean(result["sql_per_request"] for result in rounds), 2),
+        "bytes_per_response": round(statistics.fmean(result.get("bytes_per_response", 0) for result in rounds)),
         "window_s": round(sum(result["window_s"] for result in rounds), 1),
         "problems": [
             f"round {number}: {problem}" if len(rounds) > 1 else problem

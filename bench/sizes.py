@@ -201,6 +201,11 @@ def markdown(results: dict) -> str:
         f"- {name}: small {small['reads'][name].get('p99_ms_by_round')}, large {big.get('p99_ms_by_round')}"
         for name, big in large["reads"].items()
     ]
+    lines += ["", "Bytes per response, small -> large (the same work at both sizes where they are close):", ""]
+    lines += [
+        f"- {name}: {small['reads'][name].get('bytes_per_response')} -> {big.get('bytes_per_response')}"
+        for name, big in large["reads"].items()
+    ]
     lines += ["", f"Resident memory per tier, MB: small {small['memory_mb']}; large {large['memory_mb']}."]
     lines += [
         "",

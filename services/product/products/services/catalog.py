@@ -84,7 +84,7 @@ def product_update(*, product_id: int, **changes) -> Product:
         # value a concurrent read may have cached from a replica that had not replayed this yet)
         transaction.on_commit(lambda: product_caches_drop(product_id=product_id), using=alias)
         publish("product.updated", {"product_id": str(product_id)}, using=alias)
-    return Product.objects.using(alias).select_related("category").get(id=product_id)
+    return Product.objects.using(alias).get(id=product_id)
 
 
 def product_delete(*, product_id: int) -> None:
