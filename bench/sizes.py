@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 import time
@@ -75,6 +76,17 @@ def at_rest(quiet_at: float | None) -> tuple[dict[str, float], str | None]:
         log(f"waiting for the stack to settle: {total} ms/s of CPU at rest, {round(quiet_at)} wanted")
 
 
+def _by_role(lines: list[str]) -> dict[str, int]:
+    """Slow statements by the role and database that sent them (log_line_prefix `%u@%d`): the
+    application's (`app@...`) apart from the monitoring's (Patroni's and the exporters', `postgres@...`)."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        match = re.search(r" (\S+@\S*) (?:LOG|WARNING|ERROR):", line)
+        role = match.group(1) if match else "unknown"
+        counts[role] = counts.get(role, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+
 def phase(name: str, rf: reads.ReadFixtures, *, quiet_at: float | None = None) -> dict:
     idle, not_quiet = at_rest(quiet_at)
     started = time.time()
@@ -88,6 +100,7 @@ def phase(name: str, rf: reads.ReadFixtures, *, quiet_at: float | None = None) -
         "size": data_size(),
         "reads": results,
         "slow_statements": len(slow),
+        "slow_statements_by_role": _by_role(slow),
         "slow_statement_lines": slow[:20],  # what they were, so a failed target says where to look
         "memory_mb": stack.memory_mb_by_group(),
         "idle_cpu_ms_per_s": round(sum(idle.values())),
@@ -214,7 +227,9 @@ def markdown(results: dict) -> str:
     ]
     for phase_result in (small, large):
         if phase_result.get("slow_statement_lines"):
-            lines += ["", f"Slow statements during the {phase_result['name']} reads (the first 20):", "", "```"]
+            by_role = ", ".join(f"{role} {n}" for role, n in phase_result.get("slow_statements_by_role", {}).items())
+            lines += ["", f"Slow statements during the {phase_result['name']} reads, {by_role} (the first 20):"]
+            lines += ["", "```"]
             lines += [line[:1000] for line in phase_result["slow_statement_lines"]]
             lines += ["```"]
     return "\n".join(lines) + "\n"
