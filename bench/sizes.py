@@ -23,6 +23,7 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime
 
 import fixtures
@@ -76,15 +77,19 @@ def at_rest(quiet_at: float | None) -> tuple[dict[str, float], str | None]:
         log(f"waiting for the stack to settle: {total} ms/s of CPU at rest, {round(quiet_at)} wanted")
 
 
-def _by_role(lines: list[str]) -> dict[str, int]:
-    """Slow statements by the role and database that sent them (log_line_prefix `%u@%d`): the
-    application's (`app@...`) apart from the monitoring's (Patroni's and the exporters', `postgres@...`)."""
-    counts: dict[str, int] = {}
-    for line in lines:
-        match = re.search(r" (\S+@\S*) (?:LOG|WARNING|ERROR):", line)
-        role = match.group(1) if match else "unknown"
-        counts[role] = counts.get(role, 0) + 1
-    return dict(sorted(counts.items(), key=lambda item: -item[1]))
+def _role_of(line: str) -> str:
+    """The role and database that sent a logged statement (log_line_prefix `%u@%d`): the application's
+    (`app@...`) or the monitoring's (Patroni's and the exporters', `postgres@...`)."""
+    match = re.search(r" (\S+@\S*) (?:LOG|WARNING|ERROR):", line)
+    return match.group(1) if match else "unknown"
+
+
+def _server_of(line: str) -> str:
+    return line.partition(": ")[0]  # each line starts with `<service>: `
+
+
+def _tally(lines: list[str], key) -> dict[str, int]:
+    return dict(Counter(key(line) for line in lines).most_common())
 
 
 def phase(name: str, rf: reads.ReadFixtures, *, quiet_at: float | None = None) -> dict:
@@ -100,7 +105,8 @@ def phase(name: str, rf: reads.ReadFixtures, *, quiet_at: float | None = None) -
         "size": data_size(),
         "reads": results,
         "slow_statements": len(slow),
-        "slow_statements_by_role": _by_role(slow),
+        "slow_statements_by_role": _tally(slow, _role_of),
+        "slow_statements_by_server": _tally(slow, _server_of),
         "slow_statement_lines": slow[:20],  # what they were, so a failed target says where to look
         "memory_mb": stack.memory_mb_by_group(),
         "idle_cpu_ms_per_s": round(sum(idle.values())),
@@ -227,8 +233,15 @@ def markdown(results: dict) -> str:
     ]
     for phase_result in (small, large):
         if phase_result.get("slow_statement_lines"):
-            by_role = ", ".join(f"{role} {n}" for role, n in phase_result.get("slow_statements_by_role", {}).items())
-            lines += ["", f"Slow statements during the {phase_result['name']} reads, {by_role} (the first 20):"]
+            by_role, by_server = (
+                ", ".join(f"{name} {n}" for name, n in phase_result.get(f"slow_statements_by_{what}", {}).items())
+                for what in ("role", "server")
+            )
+            lines += [
+                "",
+                f"Slow statements during the {phase_result['name']} reads: {by_role}; by server: {by_server}.",
+            ]
+            lines += ["", "The first 20, in the order they were logged:"]
             lines += ["", "```"]
             lines += [line[:1000] for line in phase_result["slow_statement_lines"]]
             lines += ["```"]

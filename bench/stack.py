@@ -187,7 +187,9 @@ def slow_statements_since(since: float) -> list[str]:
                 ["docker", "logs", "--since", str(int(since)), cid], capture_output=True, text=True, timeout=60
             )
             found += [f"{service}: {line}" for line in (logs.stdout + logs.stderr).splitlines() if "duration:" in line]
-    return found
+    # in the order they were logged (each line starts with its time), not server by server: the first
+    # lines of a report are then a sample of all servers, not the first server's
+    return sorted(found, key=lambda line: line.partition(": ")[2][:23])
 
 
 class OrderStatuses:
