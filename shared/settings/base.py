@@ -78,7 +78,7 @@ STORAGES = {
 # ------------------------------------------------------------------------------------------------
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "shared.cache.RedisCache",  # Django's, with one client per server (shared/cache.py)
         "LOCATION": env_url_with_password(
             "CACHE_URL",
             "redis://app@redis-cache:6379/0",

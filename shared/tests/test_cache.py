@@ -79,9 +79,27 @@ def test_invalidate_drops_the_local_copy(layered):
     assert layered.get_or_compute("p:2", lambda: "new", ttl=60) == "new"
 
 
-def test_a_generation_bump_without_a_counter_starts_one_and_is_not_taken_for_an_outage(layered, settings):
-    # given: a working L2 (LocMemCache raises on incr of a missing key, as Redis's backend does)
+class _Channel:
+    """Stands for redis-cache's invalidation channel: what was published on it."""
+
+    def __init__(self):
+        self.published = []
+
+    def publish(self, channel, message):
+        self.published.append((channel, message))
+
+
+@pytest.fixture
+def channel(layered, settings):
+    """A working L2 in memory (LocMemCache raises on incr of a missing key, as Redis's backend does),
+    with the invalidation channel recorded."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    recorded = _Channel()
+    layered._redis = lambda: recorded
+    return recorded
+
+
+def test_a_generation_bump_without_a_counter_starts_one_and_is_not_taken_for_an_outage(layered, channel):
     # when: the first bump finds no counter, the second one does
     layered.bump("catalog")
     first = layered.generation("catalog")
@@ -90,6 +108,38 @@ def test_a_generation_bump_without_a_counter_starts_one_and_is_not_taken_for_an_
     assert layered.generation("catalog") == first + 1
     assert first > 1  # started from the clock, never from a number an earlier generation had
     assert layered._l2_down_until <= time.monotonic()  # no breaker opened
+
+
+def test_a_generation_is_read_from_l2_once_then_from_l1_until_a_bump(layered, channel):
+    from django.core.cache import cache
+
+    first = layered.generation("catalog")
+    # when: the counter moves in L2 behind this process's back (no bump through this cache)
+    cache.incr("gen:catalog")
+    # then: this process keeps the version it read (no round trip per versioned key) ...
+    assert layered.generation("catalog") == first
+    # ... until a bump, which moves it on and drops it from this process's L1 and, through the
+    # channel, from every other process's
+    layered.bump("catalog")
+    assert layered.generation("catalog") == first + 2
+    assert channel.published == [("cache-invalidation", "gen:catalog")]
+    assert layered._l2_down_until <= time.monotonic()
+
+
+def test_a_generation_is_not_kept_while_l2_is_down(layered):
+    # given: redis-cache unreachable (the fixture's)
+    assert layered.generation("catalog") == 0
+    # then: nothing in L1, so the first read once L2 answers again is the real counter
+    assert len(layered.l1) == 0
+
+
+def test_the_cache_backend_keeps_one_redis_client_per_server():
+    from shared.cache import RedisCache
+
+    backend = RedisCache("redis://127.0.0.1:1/0", {"OPTIONS": {"serializer": "shared.cache.JSONSerializer"}})
+    client = backend._cache.get_client(write=True)
+    assert backend._cache.get_client(write=False) is client  # one server: the same client, read or write
+    assert client.connection_pool is backend._cache._get_connection_pool(True)
 
 
 def test_lookups_are_counted_by_layer_and_result(layered):
