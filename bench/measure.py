@@ -9,7 +9,9 @@ containers).
 
 from __future__ import annotations
 
+import hashlib
 import os
+import statistics
 import time
 from collections.abc import Callable
 
@@ -27,6 +29,19 @@ def idle_rates(seconds: float = IDLE_SECONDS) -> dict[str, float]:
     time.sleep(seconds)
     used = stack.CpuSnapshot().by_group_since(before)
     return {group: round(ms / seconds, 2) for group, ms in sorted(used.items())}
+
+
+def machine_gauge_ms(repeats: int = 11) -> float:
+    """CPU milliseconds this machine spends on one fixed piece of work (PBKDF2-SHA256, 100,000
+    iterations, one thread, on the host), the median of `repeats`. The same code costs more CPU per
+    request when the cores are slower or shared with a busier host: runs of different days are
+    compared through this figure, not as if the machine had stayed the same."""
+    spent = []
+    for _ in range(repeats):
+        started = time.process_time()
+        hashlib.pbkdf2_hmac("sha256", b"bench", b"machine-gauge", 100_000)
+        spent.append((time.process_time() - started) * 1000)
+    return round(statistics.median(spent), 1)
 
 
 def measured(run: Callable[[], dict], *, idle: dict[str, float], settle: Callable[[dict], None] | None = None) -> dict:

@@ -30,7 +30,7 @@ import fixtures
 import reads
 import stack
 from fixtures import log
-from measure import idle_rates
+from measure import idle_rates, machine_gauge_ms
 from report import RESULTS
 
 TABLES = {
@@ -44,6 +44,9 @@ SETTLE_SECONDS = 300
 # the large reads start once the stack at rest uses no more CPU than before the small reads, give or take
 QUIET_RATIO, QUIET_SLACK_MS = 1.25, 50
 WEB = ("gateway", "user", "product", "order")
+# the machine's speed (measure.machine_gauge_ms) may differ this much over the run, and no more: the
+# two sizes are compared as measured on one machine
+GAUGE_RATIO_MAX = 1.25
 
 
 def data_size() -> dict[str, int]:
@@ -94,8 +97,10 @@ def _tally(lines: list[str], key) -> dict[str, int]:
 
 def phase(name: str, rf: reads.ReadFixtures, *, quiet_at: float | None = None) -> dict:
     idle, not_quiet = at_rest(quiet_at)
+    gauge = machine_gauge_ms()
     started = time.time()
     results = reads.run_reads(rf, idle=idle)
+    gauge_after = machine_gauge_ms()
     if not_quiet:
         for result in results.values():
             result["problems"].append(not_quiet)
@@ -110,8 +115,25 @@ def phase(name: str, rf: reads.ReadFixtures, *, quiet_at: float | None = None) -
         "slow_statement_lines": slow[:20],  # what they were, so a failed target says where to look
         "memory_mb": stack.memory_mb_by_group(),
         "idle_cpu_ms_per_s": round(sum(idle.values())),
+        "idle_docker_ms_per_s": round(idle.get("docker", 0.0)),
+        "machine_gauge_ms": gauge,
+        "machine_gauge_after_ms": gauge_after,
         "name": name,
     }
+
+
+def machine_changed(small: dict, large: dict) -> str | None:
+    """Why the two sizes were not measured on one machine: its gauge, before and after each phase's
+    reads, moved more than GAUGE_RATIO_MAX (a busier host, a slower core). None when it did not."""
+    keys = ("machine_gauge_ms", "machine_gauge_after_ms")
+    gauges = [phase_result[key] for phase_result in (small, large) for key in keys]
+    ratio = max(gauges) / max(min(gauges), 0.1)
+    if ratio <= GAUGE_RATIO_MAX:
+        return None
+    return (
+        f"the machine's speed changed {ratio:.2f}x over the run (machine gauge, ms: small {gauges[0]} -> "
+        f"{gauges[1]}, large {gauges[2]} -> {gauges[3]}; at most {GAUGE_RATIO_MAX}x)"
+    )
 
 
 def seed_large() -> float:
@@ -228,8 +250,14 @@ def markdown(results: dict) -> str:
     lines += ["", f"Resident memory per tier, MB: small {small['memory_mb']}; large {large['memory_mb']}."]
     lines += [
         "",
-        f"The stack at rest before the reads (CPU ms/s, all containers): small {small.get('idle_cpu_ms_per_s')}, "
-        f"large {large.get('idle_cpu_ms_per_s')}.",
+        "The stack at rest before the reads, CPU ms/s (the containers and the host's Docker processes; of "
+        f"which Docker's): small {small.get('idle_cpu_ms_per_s')} ({small.get('idle_docker_ms_per_s')}), "
+        f"large {large.get('idle_cpu_ms_per_s')} ({large.get('idle_docker_ms_per_s')}).",
+        "",
+        "The machine before and after the reads (`bench/measure.py` machine_gauge_ms: CPU ms of one fixed "
+        "PBKDF2 on the host; the same code costs more CPU per request where it is higher): "
+        f"small {small.get('machine_gauge_ms')} -> {small.get('machine_gauge_after_ms')}, "
+        f"large {large.get('machine_gauge_ms')} -> {large.get('machine_gauge_after_ms')}.",
     ]
     for phase_result in (small, large):
         if phase_result.get("slow_statement_lines"):
@@ -282,6 +310,10 @@ def main() -> int:
         plans = query_plans()
         quiet_at = small["idle_cpu_ms_per_s"] * QUIET_RATIO + QUIET_SLACK_MS
         large = phase("large", reads.prepare(fx, logins=seeded, orders=0), quiet_at=quiet_at)
+    changed = machine_changed(small, large)
+    if changed:  # each large/small ratio compares two machines
+        for result in large["reads"].values():
+            result["problems"].append(changed)
     valid = not any(r["problems"] for p in (small, large) for r in p["reads"].values())
     results = {"started_at": started, "seed_seconds": seed_seconds, "small": small, "large": large, "valid": valid}
     results["query_plans"] = plans
