@@ -1,8 +1,9 @@
-"""The platform's PostgreSQL backend: django-prometheus's, with two changes.
+"""The platform's PostgreSQL backend: django-prometheus's, with three changes.
 
 1. A commit that its synchronous standby did not confirm is not reported as done (below).
 2. The per-request health check of a persistent connection looks at its socket instead of running
    `SELECT 1` through PgBouncer (`liveness.py`).
+3. timestamptz values are parsed by psycopg's C loader, not its pure-Python one (`timestamps.py`).
 
 Unconfirmed commits.
 
@@ -41,9 +42,11 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 
+from django.conf import settings
 from django_prometheus.db.backends.postgresql import base
 
 from shared.db.backend.liveness import looks_alive
+from shared.db.backend.timestamps import adapters_template
 from shared.errors import CommitUnconfirmed
 
 logger = logging.getLogger(__name__)
@@ -69,6 +72,11 @@ class _CancelledWait:
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _cancelled_wait: _CancelledWait | None = None
+
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        params["context"] = adapters_template(settings.USE_TZ, self.timezone)  # in place of Django's
+        return params
 
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
