@@ -1,5 +1,7 @@
 """HTTP endpoints of the order service: thin views over services.py and selectors.py."""
 
+from datetime import UTC
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -24,7 +26,7 @@ class OrderItemOutputSerializer(serializers.Serializer):
 class StatusChangeOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
     reason = serializers.CharField()
-    at = serializers.DateTimeField(source="created_at")
+    at = serializers.DateTimeField(source="created_at", default_timezone=UTC)
 
 
 class OrderOutputSerializer(serializers.Serializer):
@@ -33,8 +35,8 @@ class OrderOutputSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=14, decimal_places=2)
     items = OrderItemOutputSerializer(many=True)
     history = StatusChangeOutputSerializer(many=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField(default_timezone=UTC)
+    updated_at = serializers.DateTimeField(default_timezone=UTC)
 
 
 class OrderListOutputSerializer(serializers.Serializer):

@@ -1,5 +1,7 @@
 """HTTP endpoints of the user service: thin views over services.py and selectors.py."""
 
+from datetime import UTC
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -21,7 +23,7 @@ class ProfileOutputSerializer(UserOutputSerializer):
     is_staff = serializers.BooleanField()
     orders_count = serializers.IntegerField()
     orders_total = serializers.DecimalField(max_digits=14, decimal_places=2)
-    created_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField(default_timezone=UTC)
 
 
 class TokenPairSerializer(serializers.Serializer):
