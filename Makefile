@@ -228,6 +228,9 @@ profile-idle: venv ## where the idle stack's CPU goes: per container group, per 
 bench-modes: venv ## what the split costs: the same scenarios against the services, then the monolith, side by side
 	@$(PY) bench/modes.py
 
+bench-catalog-miss: venv ## CPU per tier of a catalog page that misses every cache (400 pages at 10/s): an A/B of the hot path
+	@$(PY) bench/catalog_miss.py
+
 bench-sizes: venv ## the public reads on the small data set, then `make seed SIZE=large` and again (keeps the large set)
 	@$(PY) bench/sizes.py
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import statistics
+import threading
 import time
 from collections.abc import Callable
 
@@ -31,17 +32,55 @@ def idle_rates(seconds: float = IDLE_SECONDS) -> dict[str, float]:
     return {group: round(ms / seconds, 2) for group, ms in sorted(used.items())}
 
 
-def machine_gauge_ms(repeats: int = 11) -> float:
-    """CPU milliseconds this machine spends on one fixed piece of work (PBKDF2-SHA256, 100,000
-    iterations, one thread, on the host), the median of `repeats`. The same code costs more CPU per
-    request when the cores are slower or shared with a busier host: runs of different days are
-    compared through this figure, not as if the machine had stayed the same."""
-    spent = []
-    for _ in range(repeats):
-        started = time.process_time()
-        hashlib.pbkdf2_hmac("sha256", b"bench", b"machine-gauge", 100_000)
-        spent.append((time.process_time() - started) * 1000)
-    return round(statistics.median(spent), 1)
+def _gauge_once() -> float:
+    """CPU milliseconds of one fixed piece of work (PBKDF2-SHA256, 100,000 iterations) on the host."""
+    started = time.thread_time()  # this thread's CPU alone (the load generator's threads run beside it)
+    hashlib.pbkdf2_hmac("sha256", b"bench", b"machine-gauge", 100_000)  # releases the GIL
+    return (time.thread_time() - started) * 1000
+
+
+class MachineGauge:
+    """The machine's speed over a stretch of time: `_gauge_once` every `every` seconds in a thread while
+    the block runs, and the mean of them all (`summary()`). About 1.5% of one core of the host.
+
+    The same code costs more CPU per request when the cores are slower or shared with a busier host,
+    so two stretches (a bench's two phases, runs of different days) are compared through this figure,
+    not as if the machine had stayed the same. It is taken over the whole stretch because one reading
+    is not enough: at rest, medians of 11 readings taken seconds apart went from 30 to 58 ms
+    (2026-12-07 21:12), and the bench that compared one such median before and one after each phase
+    called a steady machine changed (sizes-20261207T211018Z: 33.4 and 30.5 ms before the two
+    phases, 49.3 and 52.0 after).
+    """
+
+    def __init__(self, every: float = 2.0):
+        self.every = every
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="machine-gauge", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append(_gauge_once())
+
+    def __enter__(self) -> MachineGauge:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict:
+        """The mean (the stretch's figure) and the 10th and 90th percentiles, in ms, and the count."""
+        if len(self.samples) < 10:
+            return {"mean_ms": None, "p10_ms": None, "p90_ms": None, "samples": len(self.samples)}
+        deciles = statistics.quantiles(self.samples, n=10)
+        return {
+            "mean_ms": round(statistics.fmean(self.samples), 1),
+            "p10_ms": round(deciles[0], 1),
+            "p90_ms": round(deciles[-1], 1),
+            "samples": len(self.samples),
+        }
 
 
 def measured(run: Callable[[], dict], *, idle: dict[str, float], settle: Callable[[dict], None] | None = None) -> dict:

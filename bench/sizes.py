@@ -30,7 +30,7 @@ import fixtures
 import reads
 import stack
 from fixtures import log
-from measure import idle_rates, machine_gauge_ms
+from measure import MachineGauge, idle_rates
 from report import RESULTS
 
 TABLES = {
@@ -44,8 +44,8 @@ SETTLE_SECONDS = 300
 # the large reads start once the stack at rest uses no more CPU than before the small reads, give or take
 QUIET_RATIO, QUIET_SLACK_MS = 1.25, 50
 WEB = ("gateway", "user", "product", "order")
-# the machine's speed (measure.machine_gauge_ms) may differ this much over the run, and no more: the
-# two sizes are compared as measured on one machine
+# the machine's speed (measure.MachineGauge, during each phase's reads) may differ this much between the
+# two phases, and no more: the two sizes are compared as measured on one machine
 GAUGE_RATIO_MAX = 1.25
 
 
@@ -97,10 +97,9 @@ def _tally(lines: list[str], key) -> dict[str, int]:
 
 def phase(name: str, rf: reads.ReadFixtures, *, quiet_at: float | None = None) -> dict:
     idle, not_quiet = at_rest(quiet_at)
-    gauge = machine_gauge_ms()
     started = time.time()
-    results = reads.run_reads(rf, idle=idle)
-    gauge_after = machine_gauge_ms()
+    with MachineGauge() as gauge:
+        results = reads.run_reads(rf, idle=idle)
     if not_quiet:
         for result in results.values():
             result["problems"].append(not_quiet)
@@ -116,24 +115,31 @@ def phase(name: str, rf: reads.ReadFixtures, *, quiet_at: float | None = None) -
         "memory_mb": stack.memory_mb_by_group(),
         "idle_cpu_ms_per_s": round(sum(idle.values())),
         "idle_docker_ms_per_s": round(idle.get("docker", 0.0)),
-        "machine_gauge_ms": gauge,
-        "machine_gauge_after_ms": gauge_after,
+        "machine_gauge": gauge.summary(),
         "name": name,
     }
 
 
 def machine_changed(small: dict, large: dict) -> str | None:
-    """Why the two sizes were not measured on one machine: its gauge, before and after each phase's
-    reads, moved more than GAUGE_RATIO_MAX (a busier host, a slower core). None when it did not."""
-    keys = ("machine_gauge_ms", "machine_gauge_after_ms")
-    gauges = [phase_result[key] for phase_result in (small, large) for key in keys]
-    ratio = max(gauges) / max(min(gauges), 0.1)
+    """Why the two sizes were not measured on one machine: the mean of its gauge during the large
+    reads differs more than GAUGE_RATIO_MAX from that during the small ones (a busier host, a slower
+    core). None when it did not."""
+    means = [phase_result["machine_gauge"]["mean_ms"] for phase_result in (small, large)]
+    if None in means:
+        return f"the machine gauge took too few readings (small {means[0]}, large {means[1]})"
+    ratio = max(means) / max(min(means), 0.1)
     if ratio <= GAUGE_RATIO_MAX:
         return None
     return (
-        f"the machine's speed changed {ratio:.2f}x over the run (machine gauge, ms: small {gauges[0]} -> "
-        f"{gauges[1]}, large {gauges[2]} -> {gauges[3]}; at most {GAUGE_RATIO_MAX}x)"
+        f"the machine's speed changed {ratio:.2f}x between the two phases (machine gauge during the reads, "
+        f"mean ms: small {means[0]}, large {means[1]}; at most {GAUGE_RATIO_MAX}x)"
     )
+
+
+def _gauge_text(phase_result: dict) -> str:
+    gauge = phase_result.get("machine_gauge", {})
+    spread = f"p10 {gauge.get('p10_ms')}, p90 {gauge.get('p90_ms')}, {gauge.get('samples')} readings"
+    return f"mean {gauge.get('mean_ms')} ms ({spread})"
 
 
 def seed_large() -> float:
@@ -254,10 +260,9 @@ def markdown(results: dict) -> str:
         f"which Docker's): small {small.get('idle_cpu_ms_per_s')} ({small.get('idle_docker_ms_per_s')}), "
         f"large {large.get('idle_cpu_ms_per_s')} ({large.get('idle_docker_ms_per_s')}).",
         "",
-        "The machine before and after the reads (`bench/measure.py` machine_gauge_ms: CPU ms of one fixed "
-        "PBKDF2 on the host; the same code costs more CPU per request where it is higher): "
-        f"small {small.get('machine_gauge_ms')} -> {small.get('machine_gauge_after_ms')}, "
-        f"large {large.get('machine_gauge_ms')} -> {large.get('machine_gauge_after_ms')}.",
+        "The machine during the reads (`bench/measure.py` MachineGauge: CPU ms of one fixed PBKDF2 on the "
+        "host every 2 s; the same code costs more CPU per request where it is higher): "
+        f"small {_gauge_text(small)}; large {_gauge_text(large)}.",
     ]
     for phase_result in (small, large):
         if phase_result.get("slow_statement_lines"):

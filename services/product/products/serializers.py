@@ -24,10 +24,10 @@ class ProductOutputSerializer(serializers.Serializer):
         DRF's generic path walks each field's source, checks for None and builds the dict one field at
         a time, and each date looked up the active timezone (asgiref's Local) before `default_timezone`
         was declared: 5.4-5.6 ms of CPU for a page of 100 products, against 1.7-1.8 now (measured in
-        the product image, medians of 7 x 50 pages, both in one process, while the large seed ran). A catalog page that misses
-        every cache cost the service 13-18 ms in all. Same output: every column is NOT NULL, and the
-        price and the dates go through their own fields. products/tests/test_serializers.py holds it
-        to what the generic path gives.
+        the product image, medians of 7 x 50 pages, both in one process, while the large seed ran).
+        A catalog page that misses every cache cost the service 13-18 ms in all. Same output: every
+        column is NOT NULL, and the price and the dates go through their own fields.
+        products/tests/test_serializers.py holds it to what the generic path gives.
         """
         fields = self.fields  # built once per serializer; once per page with many=True
         return {
