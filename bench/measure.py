@@ -49,7 +49,10 @@ class MachineGauge:
     is not enough: at rest, medians of 11 readings taken seconds apart went from 30 to 58 ms
     (2026-12-07 21:12), and the bench that compared one such median before and one after each phase
     called a steady machine changed (sizes-20261207T211018Z: 33.4 and 30.5 ms before the two
-    phases, 49.3 and 52.0 after).
+    phases, 49.3 and 52.0 after). The readings fall in two groups, near 31 and near 57 ms, and the
+    share of each changes from minute to minute (two minutes at rest, one after the other: medians
+    54.3 and 35.8 ms, the 10th and 90th percentiles 31-34 and 57-59 in both). So the figure is their
+    mean, which moves with that share, where the median jumps from one group to the other.
     """
 
     def __init__(self, every: float = 2.0):
