@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import subprocess
 import sys
 
 import stack
@@ -27,11 +26,8 @@ REQUESTS, RATE = 400, 10.0
 
 
 def main() -> int:
-    subprocess.run(
-        ["docker", "compose", "exec", "-T", "product", "python", "manage.py", "shell", "-c",
-         "from products.caching import catalog_changed; catalog_changed()"],
-        cwd=stack.ROOT, check=True,
-    )  # fmt: skip
+    new_generation = "from products.caching import catalog_changed; catalog_changed()"
+    stack.compose("exec", "-T", "product", "python", "manage.py", "shell", "-c", new_generation)
     pages = list(itertools.product(CATEGORIES, ORDERINGS, range(20, 101)))
     random.shuffle(pages)
     run_id = random.randint(0, 10**9)
