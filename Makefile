@@ -20,7 +20,7 @@ ifeq ($(filter $(MODE),services monolith),)
 $(error MODE is services or monolith, not '$(MODE)')
 endif
 
-.PHONY: help up up-haproxy down logs ps seed backup restore scale scale-release route contract bench bench-modes bench-sizes profile profile-idle test unit integration integration-monolith images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
+.PHONY: help up up-haproxy down logs ps seed backup restore scale scale-release route contract bench bench-modes bench-catalog-miss bench-gc bench-sizes profile profile-idle test unit integration integration-monolith images wheelhouse lock bootstrap venv clean env lint browser vendor-charts
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -230,6 +230,9 @@ bench-modes: venv ## what the split costs: the same scenarios against the servic
 
 bench-catalog-miss: venv ## CPU per tier of a catalog page that misses every cache (400 pages at 10/s): an A/B of the hot path
 	@$(PY) bench/catalog_miss.py
+
+bench-gc: ## what the garbage collector's pauses cost a web process's requests, without and with gc.freeze() (1,500 catalog misses in the product container, each way)
+	@for mode in thaw freeze; do $(COMPOSE) exec -T product sh -c 'PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d) exec python - '$$mode < bench/gc_pauses.py || exit 1; done
 
 bench-sizes: venv ## the public reads on the small data set, then `make seed SIZE=large` and again (keeps the large set)
 	@$(PY) bench/sizes.py
