@@ -21,8 +21,8 @@ accesslog = None if os.environ.get("ACCESS_LOG") == "off" else "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s'
 forwarded_allow_ips = "*"
 # The application is loaded once, in the arbiter, and each worker is a fork of it: a worker that
-# max_requests retires is replaced by a fork in milliseconds, not by importing Django, DRF and the
-# service again (0.7 s of CPU in the product image) on a machine that is serving requests meanwhile.
+# max_requests retires is replaced by a fork, not by a process importing Django, DRF and the service
+# again (0.7 s of CPU in the product image) on a machine that is serving requests meanwhile.
 # Nothing opens a connection or starts a thread while loading (they are made on first use in each
 # worker), and what keeps a process ID follows forks (shared/metrics.py, shared/events/outbox.py).
 preload_app = True
